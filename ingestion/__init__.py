@@ -1,0 +1,1 @@
+"""Raw files -> raw tables, untouched (PostgreSQL and Spark staging)."""

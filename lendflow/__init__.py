@@ -1,0 +1,1 @@
+"""lendflow: a dbt-centric ELT warehouse for consumer-lending data."""

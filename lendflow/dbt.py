@@ -1,0 +1,51 @@
+"""Running dbt against the warehouse, with the connection taken from settings."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from psycopg.conninfo import conninfo_to_dict
+
+from lendflow.settings import DBT_PROJECT_DIR, PROFILES_DIR, Settings
+
+
+class DbtError(RuntimeError):
+    """dbt exited non-zero; its own output above says which node failed."""
+
+
+def dbt_env(settings: Settings, target: str = "postgres") -> dict[str, str]:
+    """The variables profiles/profiles.yml reads, derived from the one warehouse DSN."""
+    parts = conninfo_to_dict(settings.pg_dsn)
+    return {
+        "LENDFLOW_DBT_TARGET": target,
+        "DBT_PG_HOST": str(parts.get("host", "127.0.0.1")),
+        "DBT_PG_PORT": str(parts.get("port", "5432")),
+        "DBT_PG_USER": str(parts.get("user", "")),
+        "DBT_PG_PASSWORD": str(parts.get("password", "")),
+        "DBT_PG_DBNAME": str(parts.get("dbname", settings.pg_db)),
+        "LENDFLOW_HOME": str(settings.home),
+        "DBT_PROFILES_DIR": str(PROFILES_DIR),
+        "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
+        # dbt writes its own logs under the project unless told otherwise.
+        "DBT_LOG_PATH": str(settings.logs_dir / "dbt"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+
+
+def dbt_executable() -> str:
+    """The dbt of the interpreter running us (the project's venv)."""
+    candidate = Path(sys.executable).parent / "dbt"
+    return str(candidate) if candidate.exists() else "dbt"
+
+
+def run_dbt(args: Sequence[str], settings: Settings, target: str = "postgres") -> None:
+    """Run `dbt <args>` for the project; raise DbtError if it fails."""
+    env = {**os.environ, **dbt_env(settings, target)}
+    cmd = [dbt_executable(), *args]
+    result = subprocess.run(cmd, cwd=DBT_PROJECT_DIR, env=env, check=False)
+    if result.returncode != 0:
+        raise DbtError(f"`dbt {' '.join(args)}` failed with exit code {result.returncode}")

@@ -1,0 +1,1 @@
+"""Local services lendflow starts for itself when the environment names none."""

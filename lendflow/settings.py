@@ -1,0 +1,163 @@
+"""The one place every part of lendflow reads its configuration from.
+
+Everything comes from environment variables with documented defaults. When
+``LENDFLOW_PG_DSN`` or ``LENDFLOW_KAFKA_BOOTSTRAP`` name external services, lendflow
+uses them and starts nothing; otherwise it runs its own local services, with all their
+state under ``LENDFLOW_HOME`` (git-ignored).
+
+| variable                  | default                         | meaning                                 |
+|---------------------------|---------------------------------|-----------------------------------------|
+| LENDFLOW_HOME             | <repo>/.lendflow                | state: data dirs, logs, pid files, jars |
+| LENDFLOW_PG_DSN           | (local server)                  | external PostgreSQL; starts nothing     |
+| LENDFLOW_PG_PORT          | 55432                           | port of the local PostgreSQL server     |
+| LENDFLOW_PG_DB            | lendflow                        | database of the local server            |
+| LENDFLOW_KAFKA_BOOTSTRAP  | (local broker)                  | external Kafka; starts nothing          |
+| LENDFLOW_KAFKA_PORT       | 59092                           | client port of the local broker         |
+| LENDFLOW_KAFKA_TOPIC      | loans                           | topic the stream flows through          |
+| LENDFLOW_KAFKA_PARTITIONS | 3                               | partitions of topics we create          |
+| LENDFLOW_DASHBOARD_PORT   | 8050                            | port the dashboard serves on            |
+| LENDFLOW_AIRFLOW_PORT     | 58080                           | port of the local Airflow API server    |
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+from urllib.parse import quote
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
+PROFILES_DIR = REPO_ROOT / "profiles"
+
+LOCAL_HOST = "127.0.0.1"
+LOCAL_PG_USER = "lendflow"
+
+
+def _env(name: str, default: str) -> str:
+    value = os.environ.get(name, "").strip()
+    return value or default
+
+
+@dataclass(frozen=True)
+class Settings:
+    """A snapshot of the configuration; build it with :func:`load`."""
+
+    home: Path
+    pg_dsn_override: str | None
+    pg_port: int
+    pg_db: str
+    kafka_bootstrap_override: str | None
+    kafka_port: int
+    kafka_topic: str
+    # Three partitions let up to three consumers share the stream; order per loan id holds.
+    kafka_partitions: int
+    dashboard_port: int
+    airflow_port: int
+
+    # --- where state lives -------------------------------------------------
+    @property
+    def data_dir(self) -> Path:
+        """Generated samples and other input files."""
+        return self.home / "data"
+
+    @property
+    def logs_dir(self) -> Path:
+        return self.home / "logs"
+
+    @property
+    def run_dir(self) -> Path:
+        """Pid files of the local services."""
+        return self.home / "run"
+
+    @property
+    def pg_home(self) -> Path:
+        return self.home / "postgres"
+
+    @property
+    def kafka_home(self) -> Path:
+        return self.home / "kafka"
+
+    @property
+    def spark_home(self) -> Path:
+        return self.home / "spark"
+
+    @property
+    def spark_warehouse_dir(self) -> Path:
+        return self.spark_home / "warehouse"
+
+    @property
+    def spark_metastore_dir(self) -> Path:
+        """Derby's home: the metastore_db folder appears here."""
+        return self.spark_home / "metastore"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.home / "airflow"
+
+    @property
+    def runs_dir(self) -> Path:
+        """One folder of artifacts per pipeline run."""
+        return self.home / "runs"
+
+    # --- PostgreSQL --------------------------------------------------------
+    @property
+    def pg_is_local(self) -> bool:
+        return self.pg_dsn_override is None
+
+    @cached_property
+    def pg_password(self) -> str:
+        """The local server's password: generated once, kept in the state folder.
+
+        Nothing secret is ever written into the repository.
+        """
+        path = self.home / "secrets" / "pg_password"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            path.write_text(secrets.token_urlsafe(24))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+    @property
+    def pg_dsn(self) -> str:
+        """libpq URI of the warehouse database."""
+        if self.pg_dsn_override:
+            return self.pg_dsn_override
+        return (
+            f"postgresql://{LOCAL_PG_USER}:{quote(self.pg_password, safe='')}@{LOCAL_HOST}:{self.pg_port}/{self.pg_db}"
+        )
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        return "postgresql+psycopg" + self.pg_dsn[len("postgresql") :]
+
+    # --- Kafka -------------------------------------------------------------
+    @property
+    def kafka_is_local(self) -> bool:
+        return self.kafka_bootstrap_override is None
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        return self.kafka_bootstrap_override or f"{LOCAL_HOST}:{self.kafka_port}"
+
+    @property
+    def kafka_controller_port(self) -> int:
+        return self.kafka_port + 1
+
+
+def load() -> Settings:
+    """Read the environment now (tests change it; nothing is cached at import)."""
+    return Settings(
+        home=Path(_env("LENDFLOW_HOME", str(REPO_ROOT / ".lendflow"))).resolve(),
+        pg_dsn_override=os.environ.get("LENDFLOW_PG_DSN") or None,
+        pg_port=int(_env("LENDFLOW_PG_PORT", "55432")),
+        pg_db=_env("LENDFLOW_PG_DB", "lendflow"),
+        kafka_bootstrap_override=os.environ.get("LENDFLOW_KAFKA_BOOTSTRAP") or None,
+        kafka_port=int(_env("LENDFLOW_KAFKA_PORT", "59092")),
+        kafka_topic=_env("LENDFLOW_KAFKA_TOPIC", "loans"),
+        kafka_partitions=int(_env("LENDFLOW_KAFKA_PARTITIONS", "3")),
+        dashboard_port=int(_env("LENDFLOW_DASHBOARD_PORT", "8050")),
+        airflow_port=int(_env("LENDFLOW_AIRFLOW_PORT", "58080")),
+    )

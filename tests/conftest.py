@@ -1,0 +1,57 @@
+"""Shared fixtures: real services, and a test database of its own.
+
+Tests use the project's local services (started here if needed, idempotently) but a
+separate database, so `make test` never touches the data of `make run`.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import psycopg
+import pytest
+from psycopg import sql
+
+TEST_DB = "lendflow_test"
+os.environ.setdefault("LENDFLOW_PG_DB", TEST_DB)
+
+from lendflow import settings as config  # noqa: E402  (the environment must be set first)
+from lendflow.settings import Settings  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def settings() -> Settings:
+    return config.load()
+
+
+@pytest.fixture(scope="session")
+def postgres(settings: Settings) -> Iterator[Settings]:
+    """The real PostgreSQL server, with a freshly created test database."""
+    from lendflow.services import postgres as pg
+
+    pg.start(settings)
+    admin_dsn = settings.pg_dsn.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(settings.pg_db)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.pg_db)))
+    yield settings
+
+
+@pytest.fixture(scope="session")
+def kafka(settings: Settings) -> Settings:
+    from lendflow.services import kafka as broker
+
+    broker.start(settings)
+    return settings
+
+
+@pytest.fixture(scope="session")
+def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A generated sample of 2,000 loans (CSV and Parquet) shared by the integration tests."""
+    from lendflow.generate import write_sample
+
+    out = tmp_path_factory.mktemp("sample")
+    write_sample(out, rows=2_000, seed=7, stream_rows=500, progress=False)
+    return out

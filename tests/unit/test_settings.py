@@ -1,0 +1,49 @@
+"""Configuration from the environment: defaults, overrides, no secret in the repository."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lendflow import settings as config
+from lendflow.db import masked_dsn
+from lendflow.dbt import dbt_env
+
+
+def test_defaults_keep_state_under_one_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LENDFLOW_HOME", str(tmp_path))
+    monkeypatch.delenv("LENDFLOW_PG_DSN", raising=False)
+    monkeypatch.delenv("LENDFLOW_KAFKA_BOOTSTRAP", raising=False)
+    settings = config.load()
+    assert settings.pg_is_local and settings.kafka_is_local
+    for folder in (settings.pg_home, settings.kafka_home, settings.spark_warehouse_dir, settings.airflow_home):
+        assert folder.is_relative_to(tmp_path)
+    assert settings.kafka_bootstrap == "127.0.0.1:59092"
+    assert settings.pg_dsn.startswith("postgresql://lendflow:")
+    assert settings.pg_dsn.endswith("@127.0.0.1:55432/" + settings.pg_db)
+
+
+def test_the_local_password_is_generated_once_and_kept(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    monkeypatch.setenv("LENDFLOW_HOME", str(tmp_path))
+    first = config.load().pg_password
+    assert len(first) >= 24
+    assert config.load().pg_password == first
+    assert (tmp_path / "secrets" / "pg_password").stat().st_mode & 0o077 == 0
+
+
+def test_external_services_are_used_as_named(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LENDFLOW_PG_DSN", "postgresql://u:p%40ss@db.example:5433/wh")
+    monkeypatch.setenv("LENDFLOW_KAFKA_BOOTSTRAP", "broker:9092")
+    settings = config.load()
+    assert not settings.pg_is_local and not settings.kafka_is_local
+    assert settings.kafka_bootstrap == "broker:9092"
+    env = dbt_env(settings)
+    assert (env["DBT_PG_HOST"], env["DBT_PG_PORT"], env["DBT_PG_USER"], env["DBT_PG_DBNAME"]) == (
+        "db.example",
+        "5433",
+        "u",
+        "wh",
+    )
+    assert env["DBT_PG_PASSWORD"] == "p@ss"
+    assert masked_dsn(settings.pg_dsn) == "postgresql://u:***@db.example:5433/wh"
