@@ -45,8 +45,23 @@ create table if not exists raw.rejected_rows (
 )""")
 
 
+# Kafka messages exactly as they arrived: the value need not be valid JSON. The unique
+# (topic, partition, offset) is what makes redelivery after a crash land nothing twice.
+_LOAN_EVENTS = sql.SQL("""
+create table if not exists raw.loan_events (
+    topic             text not null,
+    kafka_partition   integer not null,
+    kafka_offset      bigint not null,
+    message_key       text,
+    message_value     text,
+    message_timestamp timestamptz,
+    _landed_at        timestamptz not null default now(),
+    primary key (topic, kafka_partition, kafka_offset)
+)""")
+
+
 def ensure_raw_tables(conn: psycopg.Connection) -> None:
     """Create the raw schema and its tables if they are missing (idempotent)."""
     conn.execute("create schema if not exists raw")
-    for ddl in (_LOANS, _LANDED_FILES, _REJECTED_ROWS):
+    for ddl in (_LOANS, _LANDED_FILES, _REJECTED_ROWS, _LOAN_EVENTS):
         conn.execute(ddl)

@@ -1,31 +1,37 @@
-"""The 24 raw column names, exactly as loans arrive (spaces and capitals kept).
+"""The 24 raw columns, exactly as loans arrive (spaces and capitals kept), with their types.
 
-The raw layer stores them untouched; dbt's staging models rename them.
+The raw layer stores them untouched (as text); dbt's staging models rename and cast them.
+The types are those of the source files (the generator writes them).
 """
 
-RAW_COLUMNS: tuple[str, ...] = (
-    "Customer Id",
-    "Emp Title",
-    "Emp Length",
-    "Home Ownership",
-    "Annual Inc",
-    "Annual Inc Joint",
-    "Verification Status",
-    "Zip Code",
-    "Addr State",
-    "Avg Cur Bal",
-    "Tot Cur Bal",
-    "Loan Id",
-    "Loan Status",
-    "Loan Amount",
-    "State",
-    "Funded Amount",
-    "Term",
-    "Int Rate",
-    "Grade",
-    "Issue Date",
-    "Pymnt Plan",
-    "Type",
-    "Purpose",
-    "Description",
+import pyarrow as pa
+
+RAW_SCHEMA = pa.schema(
+    [
+        ("Customer Id", pa.string()),
+        ("Emp Title", pa.string()),
+        ("Emp Length", pa.string()),
+        ("Home Ownership", pa.string()),
+        ("Annual Inc", pa.float64()),
+        ("Annual Inc Joint", pa.float64()),
+        ("Verification Status", pa.string()),
+        ("Zip Code", pa.string()),
+        ("Addr State", pa.string()),
+        ("Avg Cur Bal", pa.float64()),
+        ("Tot Cur Bal", pa.float64()),
+        ("Loan Id", pa.int64()),
+        ("Loan Status", pa.string()),
+        ("Loan Amount", pa.float64()),
+        ("State", pa.string()),
+        ("Funded Amount", pa.float64()),
+        ("Term", pa.string()),
+        ("Int Rate", pa.float64()),
+        ("Grade", pa.int64()),
+        ("Issue Date", pa.string()),
+        ("Pymnt Plan", pa.bool_()),
+        ("Type", pa.string()),
+        ("Purpose", pa.string()),
+        ("Description", pa.string()),
+    ]
 )
+RAW_COLUMNS: tuple[str, ...] = tuple(RAW_SCHEMA.names)

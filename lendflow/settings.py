@@ -15,6 +15,8 @@ state under ``LENDFLOW_HOME`` (git-ignored).
 | LENDFLOW_KAFKA_PORT       | 59092                           | client port of the local broker         |
 | LENDFLOW_KAFKA_TOPIC      | loans                           | topic the stream flows through          |
 | LENDFLOW_KAFKA_PARTITIONS | 3                               | partitions of topics we create          |
+| LENDFLOW_<ROLE>_DSN       | (local role)                    | DSN of the loader/transformer/reader    |
+|                           |                                 | role (see ROLES); external servers only |
 | LENDFLOW_DASHBOARD_PORT   | 8050                            | port the dashboard serves on            |
 | LENDFLOW_AIRFLOW_PORT     | 58080                           | port of the local Airflow API server    |
 """
@@ -34,6 +36,14 @@ PROFILES_DIR = REPO_ROOT / "profiles"
 
 LOCAL_HOST = "127.0.0.1"
 LOCAL_PG_USER = "lendflow"
+
+# Least privilege: who may do what in the warehouse. Locally each is a login role
+# `lendflow_<name>` with a generated password; elsewhere LENDFLOW_<NAME>_DSN names it.
+ROLES = {
+    "loader": "inserts into raw, nothing else",
+    "transformer": "dbt: reads raw, owns staging, intermediate and marts",
+    "reader": "selects from marts only (the dashboard, pgAdmin)",
+}
 
 
 def _env(name: str, default: str) -> str:
@@ -56,6 +66,7 @@ class Settings:
     kafka_partitions: int
     dashboard_port: int
     airflow_port: int
+    role_dsn_overrides: dict[str, str]
 
     # --- where state lives -------------------------------------------------
     @property
@@ -107,18 +118,36 @@ class Settings:
     def pg_is_local(self) -> bool:
         return self.pg_dsn_override is None
 
-    @cached_property
-    def pg_password(self) -> str:
-        """The local server's password: generated once, kept in the state folder.
+    def local_secret(self, name: str) -> str:
+        """A password of the local stack: generated once, kept in the state folder.
 
         Nothing secret is ever written into the repository.
         """
-        path = self.home / "secrets" / "pg_password"
+        path = self.home / "secrets" / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             path.write_text(secrets.token_urlsafe(24))
             path.chmod(0o600)
         return path.read_text().strip()
+
+    @cached_property
+    def pg_password(self) -> str:
+        return self.local_secret("pg_password")
+
+    def role_dsn(self, role: str) -> str:
+        """DSN of a least-privilege role (one of ROLES).
+
+        External warehouse without LENDFLOW_<ROLE>_DSN: the main DSN, since we cannot
+        create roles there ourselves.
+        """
+        if role not in ROLES:
+            raise KeyError(f"unknown role {role!r}; expected one of {sorted(ROLES)}")
+        if role in self.role_dsn_overrides:
+            return self.role_dsn_overrides[role]
+        if not self.pg_is_local:
+            return self.pg_dsn
+        password = quote(self.local_secret(f"pg_{role}_password"), safe="")
+        return f"postgresql://lendflow_{role}:{password}@{LOCAL_HOST}:{self.pg_port}/{self.pg_db}"
 
     @property
     def pg_dsn(self) -> str:
@@ -160,4 +189,9 @@ def load() -> Settings:
         kafka_partitions=int(_env("LENDFLOW_KAFKA_PARTITIONS", "3")),
         dashboard_port=int(_env("LENDFLOW_DASHBOARD_PORT", "8050")),
         airflow_port=int(_env("LENDFLOW_AIRFLOW_PORT", "58080")),
+        role_dsn_overrides={
+            role: os.environ[f"LENDFLOW_{role.upper()}_DSN"]
+            for role in ROLES
+            if os.environ.get(f"LENDFLOW_{role.upper()}_DSN")
+        },
     )

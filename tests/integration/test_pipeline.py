@@ -16,7 +16,6 @@ from lendflow.settings import Settings
 
 pytestmark = pytest.mark.postgres
 
-E2E_DB = "lendflow_e2e"
 
 
 def _lendflow(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
@@ -25,14 +24,22 @@ def _lendflow(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[st
 
 
 @pytest.fixture()
-def e2e_env(postgres: Settings) -> dict[str, str]:
+def e2e_db(postgres: Settings) -> str:
+    """A database of its own, named after the test database (parallel test runs stay apart)."""
+    return f"{postgres.pg_db}_e2e"
+
+
+@pytest.fixture()
+def e2e_env(postgres: Settings, e2e_db: str) -> dict[str, str]:
     admin_dsn = postgres.pg_dsn.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(E2E_DB)))
-    return {**os.environ, "LENDFLOW_PG_DB": E2E_DB}
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(e2e_db)))
+    return {**os.environ, "LENDFLOW_PG_DB": e2e_db}
 
 
-def test_run_lands_and_builds_the_mart_and_a_rerun_adds_nothing(e2e_env: dict[str, str], tmp_path: Path) -> None:
+def test_run_lands_and_builds_the_mart_and_a_rerun_adds_nothing(
+    e2e_env: dict[str, str], e2e_db: str, tmp_path: Path
+) -> None:
     generated = _lendflow("generate", "--rows", "3000", "--seed", "11", "--out", str(tmp_path), env=e2e_env)
     assert generated.returncode == 0, generated.stderr
     loans_csv = tmp_path / "loans.csv"
@@ -42,7 +49,7 @@ def test_run_lands_and_builds_the_mart_and_a_rerun_adds_nothing(e2e_env: dict[st
         assert result.returncode == 0, result.stdout + result.stderr
         assert "marts.fct_loans holds 3,000 loans" in result.stderr
 
-    dsn = config.load().pg_dsn.rsplit("/", 1)[0] + f"/{E2E_DB}"
+    dsn = config.load().pg_dsn.rsplit("/", 1)[0] + f"/{e2e_db}"
     with psycopg.connect(dsn) as conn:
         raw_rows = conn.execute("select count(*) from raw.loans").fetchone()
         mart_rows = conn.execute("select count(distinct loan_id) from marts.fct_loans").fetchone()
