@@ -39,6 +39,7 @@ POM = REPO_ROOT / "streaming" / "kafka-broker" / "pom.xml"
 MARKER = ".lendflow-complete"  # in libs/: holds the sha256 of the pom the jars came from
 START_TIMEOUT = 60.0
 
+
 def _libs(settings: Settings) -> Path:
     return settings.kafka_home / "libs"
 

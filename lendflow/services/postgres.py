@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from lendflow.services import roles
 from lendflow.services.base import ServiceError, ServiceStatus, port_is_open, tail, wait_until
 from lendflow.settings import LOCAL_HOST, LOCAL_PG_USER, Settings
 
@@ -142,12 +143,15 @@ def _pg_ctl_status(bindir: Path, data: Path) -> bool:
 
 
 def start(settings: Settings) -> None:
-    """Start the local server (idempotent) and make sure the warehouse database exists."""
+    """Start the local server (idempotent); make sure the warehouse database and its roles exist."""
     if not settings.pg_is_local:
         return
     bindir = find_bindir()
     data = data_dir(settings)
     if _pg_ctl_status(bindir, data):
+        # Already running: the database (LENDFLOW_PG_DB may be new) and roles may still be missing.
+        ensure_database(settings)
+        roles.bootstrap(settings)
         return
     if port_is_open(LOCAL_HOST, settings.pg_port):
         raise ServiceError(
@@ -163,6 +167,7 @@ def start(settings: Settings) -> None:
         raise ServiceError(f"PostgreSQL did not start:\n{result.stdout}{result.stderr}\n{tail(log)}")
     wait_until(lambda: port_is_open(LOCAL_HOST, settings.pg_port), 30, "PostgreSQL to listen")
     ensure_database(settings)
+    roles.bootstrap(settings)
 
 
 def ensure_database(settings: Settings) -> None:

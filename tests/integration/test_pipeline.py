@@ -17,7 +17,6 @@ from lendflow.settings import Settings
 pytestmark = pytest.mark.postgres
 
 
-
 def _lendflow(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
     cmd = [str(Path(sys.executable).parent / "lendflow"), *args]
     return subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=600)
