@@ -1,0 +1,1 @@
+"""Kafka producer and consumer: messages -> raw tables, untouched."""
