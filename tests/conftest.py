@@ -36,6 +36,10 @@ def postgres(settings: Settings) -> Iterator[Settings]:
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(settings.pg_db)))
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.pg_db)))
+    # The fresh database gets the schemas and role grants `lendflow up` gives the real one.
+    from lendflow.services import roles
+
+    roles.bootstrap(settings)
     yield settings
 
 

@@ -1,0 +1,198 @@
+"""Least privilege in the warehouse: the schemas, the three login roles and their grants.
+
+| role                   | may                                                                 |
+|------------------------|---------------------------------------------------------------------|
+| lendflow_loader        | insert into (and read, for exactly-once checks) the tables of `raw` |
+| lendflow_transformer   | read `raw`; own `staging`, `intermediate`, `marts`, `seeds` (dbt)   |
+| lendflow_reader        | select from `marts`, nothing else; its sessions are read-only       |
+
+No role may create schemas, temporary tables, or anything in `public`. The raw tables
+themselves are created by the warehouse's owner (the admin DSN), never by the loader: a
+role that creates a table owns it, and an owner can update, delete and drop.
+
+Grants cover the objects that exist now *and* those created later, through default
+privileges for the two roles that create objects: the admin (dbt and landing as run by
+`lendflow` today) and the transformer. That is why dbt_project.yml carries no `+grants:`:
+a dbt grant to `lendflow_reader` would fail on an external warehouse where that role
+does not exist, while default privileges work for every model, seed and tool alike.
+
+Roles are cluster-wide, grants per database: :func:`bootstrap` creates or updates the
+roles under an advisory lock in the maintenance database (several databases, and several
+callers at once, are fine), then sets up the schemas and grants of the one warehouse
+database. It is idempotent; `lendflow up` runs it on every start of the local server, and
+the compose stack's `warehouse-init` job runs `python -m lendflow.services.roles`.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import psycopg
+from psycopg import sql
+from psycopg.conninfo import conninfo_to_dict, make_conninfo
+
+from lendflow.settings import ROLES, Settings
+
+log = logging.getLogger(__name__)
+
+RAW_SCHEMA = "raw"
+# Built by dbt; owned by the transformer.
+DBT_SCHEMAS = ("staging", "intermediate", "marts", "seeds")
+READER_SCHEMA = "marts"
+
+# Arbitrary constant: one key for "someone is creating or altering lendflow's roles".
+_ROLES_LOCK_KEY = 0x1E2DF10
+
+
+@dataclass(frozen=True)
+class Login:
+    """A least-privilege role as its DSN names it."""
+
+    role: str  # loader, transformer or reader
+    user: str
+    password: str
+
+
+def logins(settings: Settings) -> dict[str, Login]:
+    """The roles lendflow can set up: those whose DSN names a user other than the admin.
+
+    On an external warehouse without LENDFLOW_<ROLE>_DSN the role's DSN is the admin's own
+    (see Settings.role_dsn), and there is nothing to create.
+    """
+    admin_user = conninfo_to_dict(settings.pg_dsn).get("user")
+    found: dict[str, Login] = {}
+    for role in ROLES:
+        parts = conninfo_to_dict(settings.role_dsn(role))
+        user, password = parts.get("user"), parts.get("password")
+        if user and password and user != admin_user:
+            found[role] = Login(role, str(user), str(password))
+    return found
+
+
+def bootstrap(settings: Settings) -> dict[str, Login]:
+    """Create or update the roles, schemas and grants; return the roles it set up."""
+    found = logins(settings)
+    if set(found) != set(ROLES):
+        missing = sorted(set(ROLES) - set(found))
+        log.warning("no DSN of its own for %s: least-privilege roles not set up", ", ".join(missing))
+        return found
+    _ensure_roles(settings, found.values())
+    admin = conninfo_to_dict(settings.pg_dsn)
+    dbname = str(admin.get("dbname") or settings.pg_db)
+    with psycopg.connect(settings.pg_dsn, connect_timeout=10) as conn:
+        # Two bootstraps of one database at once would race on the catalogs' rows.
+        conn.execute("select pg_advisory_xact_lock(%s)", (_ROLES_LOCK_KEY,))
+        for statement in grant_statements(dbname, str(admin["user"]), found):
+            conn.execute(statement)
+    return found
+
+
+def _ensure_roles(settings: Settings, wanted: Iterable[Login]) -> None:
+    maintenance = make_conninfo(settings.pg_dsn, dbname="postgres")
+    with psycopg.connect(maintenance, connect_timeout=10) as conn:
+        # Advisory locks belong to one database: taking it in `postgres` serialises every caller.
+        conn.execute("select pg_advisory_xact_lock(%s)", (_ROLES_LOCK_KEY,))
+        for login in wanted:
+            exists = conn.execute("select 1 from pg_roles where rolname = %s", (login.user,)).fetchone()
+            verb = "alter" if exists else "create"
+            conn.execute(
+                sql.SQL(
+                    "{} role {} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls password {}"
+                ).format(sql.SQL(verb), sql.Identifier(login.user), sql.Literal(login.password))
+            )
+            if login.role == "reader":
+                # Belt and braces: even a grant added by mistake cannot be used to write by default.
+                conn.execute(
+                    sql.SQL("alter role {} set default_transaction_read_only = on").format(sql.Identifier(login.user))
+                )
+
+
+def grant_statements(dbname: str, admin: str, found: dict[str, Login]) -> list[sql.Composed]:
+    """Every statement of the per-database step, in order; each is idempotent."""
+    db = sql.Identifier(dbname)
+    loader = sql.Identifier(found["loader"].user)
+    transformer = sql.Identifier(found["transformer"].user)
+    reader = sql.Identifier(found["reader"].user)
+    creators = [sql.Identifier(admin), transformer]
+    raw = sql.Identifier(RAW_SCHEMA)
+    marts = sql.Identifier(READER_SCHEMA)
+
+    def q(template: str, **parts: sql.Composable) -> sql.Composed:
+        return sql.SQL(template).format(**parts)
+
+    statements = [
+        # Only our roles may connect; only those that need them may make temporary tables
+        # (dbt's incremental models, staging copies while landing).
+        q("revoke all on database {db} from public", db=db),
+        q("grant connect on database {db} to {l}, {t}, {r}", db=db, l=loader, t=transformer, r=reader),
+        q("grant temporary on database {db} to {l}, {t}", db=db, l=loader, t=transformer),
+        # PostgreSQL < 15 lets everyone create in `public`; 15+ already does not.
+        q("revoke create on schema public from public"),
+        q("create schema if not exists {s}", s=raw),
+    ]
+    for schema in DBT_SCHEMAS:
+        name = sql.Identifier(schema)
+        statements += [
+            q("create schema if not exists {s} authorization {t}", s=name, t=transformer),
+            q("alter schema {s} owner to {t}", s=name, t=transformer),
+        ]
+    statements += [
+        # loader: insert into raw. It reads raw too, because exactly-once landing must see
+        # what has landed already (raw.landed_files, the unique keys behind ON CONFLICT).
+        q("grant usage on schema {s} to {l}, {t}", s=raw, l=loader, t=transformer),
+        q("grant select, insert on all tables in schema {s} to {l}", s=raw, l=loader),
+        q("grant usage on all sequences in schema {s} to {l}", s=raw, l=loader),
+        # transformer: dbt reads its sources in raw.
+        q("grant select on all tables in schema {s} to {t}", s=raw, t=transformer),
+        # reader: marts only.
+        q("grant usage on schema {s} to {r}", s=marts, r=reader),
+        q("grant select on all tables in schema {s} to {r}", s=marts, r=reader),
+    ]
+    for creator in creators:
+        statements += [
+            q(
+                "alter default privileges for role {c} in schema {s} grant select, insert on tables to {l}",
+                c=creator,
+                s=raw,
+                l=loader,
+            ),
+            q(
+                "alter default privileges for role {c} in schema {s} grant usage on sequences to {l}",
+                c=creator,
+                s=raw,
+                l=loader,
+            ),
+            q(
+                "alter default privileges for role {c} in schema {s} grant select on tables to {t}",
+                c=creator,
+                s=raw,
+                t=transformer,
+            ),
+            q(
+                "alter default privileges for role {c} in schema {s} grant select on tables to {r}",
+                c=creator,
+                s=marts,
+                r=reader,
+            ),
+        ]
+    return statements
+
+
+def main() -> int:
+    """`python -m lendflow.services.roles`: the bootstrap on the warehouse the environment names."""
+    from lendflow import settings as config
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    settings = config.load()
+    found = bootstrap(settings)
+    if set(found) != set(ROLES):
+        return 1
+    log.info("roles ready: %s", ", ".join(login.user for login in found.values()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,215 @@
+"""Least privilege, proven on the real PostgreSQL server: each role connects with its own
+password and tries what it must and must not do.
+
+The objects are made the way the pipeline makes them: raw tables by ingestion's own DDL as
+the admin, mart tables by the admin (dbt as `lendflow` runs it today) and by the
+transformer (dbt as the transformer), after the bootstrap, so default privileges are tested
+too, not only grants on what existed at bootstrap time.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+from psycopg import errors
+
+from ingestion.raw_tables import ensure_raw_tables
+from lendflow.services import postgres as pg
+from lendflow.services import roles
+from lendflow.settings import Settings
+
+pytestmark = pytest.mark.postgres
+
+
+PROBES = (
+    "staging.zz_roles_probe_view",
+    "marts.zz_roles_probe_admin",
+    "marts.zz_roles_probe_transformer",
+    "staging.zz_roles_probe_admin",
+    "intermediate.zz_roles_probe_transformer",
+)
+
+
+@pytest.fixture(scope="module")
+def warehouse(postgres: Settings) -> Iterator[Settings]:
+    """The test database with probe objects; they go again after, since other tests share it."""
+    # start() on the running server is what `lendflow up` does: it must bootstrap this database.
+    pg.start(postgres)
+    with psycopg.connect(postgres.pg_dsn, autocommit=True) as admin:
+        ensure_raw_tables(admin)
+        admin.execute("create table marts.zz_roles_probe_admin as select 1 as loan_id")
+        admin.execute("create table staging.zz_roles_probe_admin as select 1 as loan_id")
+    with psycopg.connect(postgres.role_dsn("transformer"), autocommit=True) as transformer:
+        transformer.execute("create table marts.zz_roles_probe_transformer as select count(*) as n from raw.loans")
+        transformer.execute("create view staging.zz_roles_probe_view as select _source_file from raw.loans")
+        transformer.execute("create table intermediate.zz_roles_probe_transformer as select 1 as loan_id")
+    yield postgres
+    with psycopg.connect(postgres.pg_dsn, autocommit=True) as admin:
+        for name in PROBES:
+            kind = "view" if name.endswith("_view") else "table"
+            admin.execute(f"drop {kind} if exists {name}")  # type: ignore[arg-type]
+
+
+def _connect(settings: Settings, role: str) -> Iterator[psycopg.Connection]:
+    with psycopg.connect(settings.role_dsn(role), autocommit=True) as conn:
+        yield conn
+
+
+@pytest.fixture()
+def reader(warehouse: Settings) -> Iterator[psycopg.Connection]:
+    yield from _connect(warehouse, "reader")
+
+
+@pytest.fixture()
+def loader(warehouse: Settings) -> Iterator[psycopg.Connection]:
+    yield from _connect(warehouse, "loader")
+
+
+@pytest.fixture()
+def transformer(warehouse: Settings) -> Iterator[psycopg.Connection]:
+    yield from _connect(warehouse, "transformer")
+
+
+def assert_denied(conn: psycopg.Connection, statement: str) -> None:
+    """The statement fails for lack of privilege (SQLSTATE 42501), not for any other reason."""
+    with pytest.raises(errors.InsufficientPrivilege):
+        conn.execute(statement)  # type: ignore[arg-type]
+
+
+RAW_INSERT = (
+    "insert into raw.loans (_source_file, _file_sha256, _row_number, _batch_id) values ('f.csv', 'abc', {n}, '{b}')"
+)
+
+
+def test_roles_log_in_as_themselves(warehouse: Settings) -> None:
+    for role in ("loader", "transformer", "reader"):
+        with psycopg.connect(warehouse.role_dsn(role)) as conn:
+            row = conn.execute("select current_user, usesuper from pg_user where usename = current_user").fetchone()
+            assert row == (f"lendflow_{role}", False)
+
+
+# --- reader -----------------------------------------------------------------------------
+def test_reader_selects_marts_made_by_admin_and_by_transformer(reader: psycopg.Connection) -> None:
+    assert reader.execute("select loan_id from marts.zz_roles_probe_admin").fetchall() == [(1,)]
+    assert reader.execute("select n from marts.zz_roles_probe_transformer").fetchone() is not None
+
+
+def test_reader_cannot_read_raw_staging_or_intermediate(reader: psycopg.Connection) -> None:
+    for table in ("raw.loans", "raw.landed_files", "staging.zz_roles_probe_view", "staging.zz_roles_probe_admin"):
+        assert_denied(reader, f"select * from {table}")
+    assert_denied(reader, "select * from intermediate.zz_roles_probe_transformer")
+
+
+def test_reader_sessions_are_read_only_by_default(reader: psycopg.Connection) -> None:
+    assert reader.execute("show default_transaction_read_only").fetchone() == ("on",)
+    with pytest.raises(errors.ReadOnlySqlTransaction):
+        reader.execute("create temporary table t (x int)")
+
+
+def test_reader_cannot_write_anywhere_even_in_a_read_write_session(reader: psycopg.Connection) -> None:
+    # Lift the read-only default: what still stops the reader is the privilege system itself.
+    reader.execute("set session characteristics as transaction read write")
+    for statement in (
+        "insert into marts.zz_roles_probe_admin values (2)",
+        "update marts.zz_roles_probe_admin set loan_id = 3",
+        "delete from marts.zz_roles_probe_transformer",
+        "truncate marts.zz_roles_probe_admin",
+        "drop table marts.zz_roles_probe_admin",
+        "create table marts.x (a int)",
+        "create table public.x (a int)",
+        "create table raw.x (a int)",
+        "create schema reader_was_here",
+        "create temporary table t (a int)",
+        RAW_INSERT.format(n=1, b=uuid.uuid4()),
+    ):
+        assert_denied(reader, statement)
+
+
+# --- loader -----------------------------------------------------------------------------
+def test_loader_inserts_into_raw(loader: psycopg.Connection) -> None:
+    batch = uuid.uuid4()
+    # Rolled back: other tests count what is in raw.loans.
+    with loader.transaction(force_rollback=True):
+        loader.execute(RAW_INSERT.format(n=1, b=batch))  # type: ignore[arg-type]
+        landed = loader.execute("select count(*) from raw.loans where _batch_id = %s", (batch,)).fetchone()
+        assert landed == (1,)
+    loader.execute("create temporary table staging_copy (x text)")  # landing may stage in a temp table
+
+
+def test_loader_cannot_change_or_remove_what_landed(loader: psycopg.Connection) -> None:
+    for statement in (
+        "update raw.loans set _source_file = 'other.csv'",
+        "delete from raw.loans",
+        "truncate raw.loans",
+        "drop table raw.loans",
+        "alter table raw.loans add column x text",
+        "create table raw.loader_table (a int)",
+    ):
+        assert_denied(loader, statement)
+
+
+def test_loader_cannot_touch_marts_or_the_models(loader: psycopg.Connection) -> None:
+    for statement in (
+        "select * from marts.zz_roles_probe_admin",
+        "select * from marts.zz_roles_probe_transformer",
+        "insert into marts.zz_roles_probe_admin values (2)",
+        "create table marts.x (a int)",
+        "select * from staging.zz_roles_probe_view",
+        "create table public.x (a int)",
+        "create schema loader_was_here",
+    ):
+        assert_denied(loader, statement)
+
+
+# --- transformer --------------------------------------------------------------------------
+def test_transformer_reads_raw_but_cannot_write_it(transformer: psycopg.Connection) -> None:
+    assert transformer.execute("select count(*) from raw.landed_files").fetchone() is not None
+    assert_denied(transformer, RAW_INSERT.format(n=2, b=uuid.uuid4()))
+    assert_denied(transformer, "delete from raw.loans")
+    assert_denied(transformer, "create table raw.x (a int)")
+
+
+def test_transformer_owns_the_model_schemas(transformer: psycopg.Connection) -> None:
+    # dbt's table materialisation: build a temp relation, swap names, drop the old one.
+    transformer.execute("create table marts.zz_roles_probe_swap__dbt_tmp as select 1 as loan_id")
+    transformer.execute("alter table marts.zz_roles_probe_swap__dbt_tmp rename to zz_roles_probe_swap")
+    transformer.execute("create table seeds.zz_roles_probe_seed as select 'A' as grade")
+    transformer.execute("drop table marts.zz_roles_probe_swap, seeds.zz_roles_probe_seed")
+
+
+# --- the bootstrap ----------------------------------------------------------------------
+def test_bootstrap_is_idempotent_and_leaves_other_databases_alone(warehouse: Settings) -> None:
+    admin_dsn = psycopg.conninfo.make_conninfo(warehouse.pg_dsn, dbname="postgres")
+    other = f"{warehouse.pg_db}_other"
+    with psycopg.connect(admin_dsn, autocommit=True) as admin:
+        admin.execute(f'drop database if exists "{other}" with (force)')  # type: ignore[arg-type]
+        admin.execute(f'create database "{other}"')  # type: ignore[arg-type]
+    try:
+        roles.bootstrap(warehouse)
+        roles.bootstrap(warehouse)
+        # Grants are per database: the reader gets nothing in a database nobody bootstrapped...
+        with psycopg.connect(warehouse.pg_dsn.rsplit("/", 1)[0] + f"/{other}", autocommit=True) as conn:
+            conn.execute("create schema marts")
+            conn.execute("create table marts.t as select 1 as x")
+        reader_other = warehouse.role_dsn("reader").rsplit("/", 1)[0] + f"/{other}"
+        with psycopg.connect(reader_other, autocommit=True) as conn:
+            assert_denied(conn, "select * from marts.t")
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as admin:
+            admin.execute(f'drop database if exists "{other}" with (force)')  # type: ignore[arg-type]
+    # ...and the warehouse still works for everyone after the repeated runs.
+    with psycopg.connect(warehouse.role_dsn("reader")) as conn:
+        assert conn.execute("select loan_id from marts.zz_roles_probe_admin").fetchall() == [(1,)]
+
+
+def test_an_external_warehouse_without_role_dsns_is_left_alone(warehouse: Settings) -> None:
+    # Pointing at a server we did not create: role_dsn() falls back to the admin DSN, and the
+    # bootstrap must neither fail nor create anything.
+    from dataclasses import replace
+
+    external = replace(warehouse, pg_dsn_override=warehouse.pg_dsn, role_dsn_overrides={})
+    assert roles.logins(external) == {}
+    assert roles.bootstrap(external) == {}
