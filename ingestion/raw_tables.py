@@ -6,6 +6,7 @@ import psycopg
 from psycopg import sql
 
 from lendflow.raw_columns import RAW_COLUMNS
+from lendflow.settings import Settings
 
 LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_source_file", "text not null"),
@@ -15,11 +16,17 @@ LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
     ("_landed_at", "timestamptz not null default now()"),
 )
 
-_LOANS = sql.SQL(
-    "create table if not exists raw.loans ({columns}, {lineage}, unique (_file_sha256, _row_number))"
-).format(
+# (_file_sha256, _row_number) identifies a row, but deliberately without a unique index:
+# maintaining it would cut COPY speed by more than half, and it guards nothing that
+# raw.landed_files does not already guard (a file lands in one transaction together with
+# its landed_files row, whose primary key is the checksum: a file lands whole, once).
+_LOANS = sql.SQL("create table if not exists raw.loans ({columns}, {lineage})").format(
     columns=sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(name)) for name in RAW_COLUMNS),
     lineage=sql.SQL(", ").join(sql.SQL(f"{name} {kind}") for name, kind in LINEAGE_COLUMNS),
+)
+# Databases created before that decision still carry the index.
+_LOANS_WITHOUT_OLD_UNIQUE = sql.SQL(
+    "alter table raw.loans drop constraint if exists loans__file_sha256__row_number_key"
 )
 
 _LANDED_FILES = sql.SQL("""
@@ -59,9 +66,50 @@ create table if not exists raw.loan_events (
     primary key (topic, kafka_partition, kafka_offset)
 )""")
 
+# Text cannot hold every byte string: when a key or value is not valid UTF-8 (or holds NUL),
+# message_key / message_value carry a readable \xNN rendering and these the exact bytes.
+_LOAN_EVENTS_BYTES = (
+    sql.SQL("alter table raw.loan_events add column if not exists message_key_bytes bytea"),
+    sql.SQL("alter table raw.loan_events add column if not exists message_value_bytes bytea"),
+)
+
+# What landing needs; a role that may only insert (the loader) checks these, the owner creates them.
+REQUIRED_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("loans", "_batch_id"),
+    ("landed_files", "file_sha256"),
+    ("rejected_rows", "reason"),
+    ("loan_events", "message_value_bytes"),
+)
+
 
 def ensure_raw_tables(conn: psycopg.Connection) -> None:
     """Create the raw schema and its tables if they are missing (idempotent)."""
     conn.execute("create schema if not exists raw")
-    for ddl in (_LOANS, _LANDED_FILES, _REJECTED_ROWS, _LOAN_EVENTS):
+    for ddl in (_LOANS, _LOANS_WITHOUT_OLD_UNIQUE, _LANDED_FILES, _REJECTED_ROWS, _LOAN_EVENTS, *_LOAN_EVENTS_BYTES):
         conn.execute(ddl)
+
+
+def raw_tables_ready(conn: psycopg.Connection) -> bool:
+    """True when every raw table and column landing writes to exists (a read-only check)."""
+    found = conn.execute(
+        "select count(*) from information_schema.columns where table_schema = 'raw'"
+        " and (table_name, column_name) in (select * from unnest(%s::text[], %s::text[]))",
+        ([t for t, _ in REQUIRED_COLUMNS], [c for _, c in REQUIRED_COLUMNS]),
+    ).fetchone()
+    return found is not None and found[0] == len(REQUIRED_COLUMNS)
+
+
+def ensure_raw_tables_exist(settings: Settings, dsn: str | None = None) -> None:
+    """Make sure the raw tables exist before landing through `dsn` (default: the owner's DSN).
+
+    The tables belong to the warehouse's owner (a role that creates a table owns it, and an
+    owner may update and drop), so when they are missing the owner's connection creates
+    them; a least-privilege loader only ever checks.
+    """
+    with psycopg.connect(dsn or settings.pg_dsn, connect_timeout=10, autocommit=True) as conn:
+        if raw_tables_ready(conn):
+            return
+    with psycopg.connect(settings.pg_dsn, connect_timeout=10) as conn:
+        # Two landings starting at once on a fresh database would race on the catalogs.
+        conn.execute("select pg_advisory_xact_lock(hashtext('lendflow.raw_tables'))")
+        ensure_raw_tables(conn)

@@ -108,17 +108,81 @@ def land(
     files: Annotated[
         list[Path], typer.Argument(help="CSV or Parquet files of raw loans.", exists=True, dir_okay=False)
     ],
+    role: Annotated[
+        str | None, typer.Option(help="Land as this least-privilege role, e.g. loader (default: the owner).")
+    ] = None,
 ) -> None:
-    """Land raw files into PostgreSQL raw.loans untouched, exactly once; report read/landed/rejected."""
+    """Land raw files into PostgreSQL raw.loans untouched, exactly once; report read/landed/rejected.
+
+    One transaction per file (a crash leaves nothing half-landed); a file landed before (same
+    SHA-256) is skipped; malformed lines go to raw.rejected_rows with their line number and reason.
+    """
     from ingestion.land import LandingError, land_file
 
     settings = config.load()
     for path in files:
         try:
-            report = land_file(path, settings)
+            report = land_file(path, settings, role=role)
         except LandingError as error:
             _fail(str(error))
         console.print(report.summary())
+
+
+@app.command()
+def produce(
+    file: Annotated[Path, typer.Argument(help="A raw CSV or Parquet file of loans.", exists=True, dir_okay=False)],
+    topic: Annotated[str | None, typer.Option(help="Kafka topic (default: $LENDFLOW_KAFKA_TOPIC).")] = None,
+    rate: Annotated[float | None, typer.Option(help="Messages per second (default: flat out).")] = None,
+    limit: Annotated[int | None, typer.Option(help="Send only the first N loans.")] = None,
+    eof: Annotated[bool, typer.Option(help="End with the EOF message on every partition.")] = True,
+) -> None:
+    """Replay a file to Kafka: one JSON object per loan (the 24 raw columns), keyed by loan id, then EOF."""
+    from streaming.producer import ProducerError
+    from streaming.producer import produce as produce_file
+
+    try:
+        report = produce_file(file, config.load(), topic, rate=rate, limit=limit, send_eof=eof)
+    except ProducerError as error:
+        _fail(str(error))
+    console.print(report.summary())
+
+
+@app.command()
+def consume(
+    topic: Annotated[str | None, typer.Option(help="Kafka topic (default: $LENDFLOW_KAFKA_TOPIC).")] = None,
+    group: Annotated[str, typer.Option(help="Consumer group (offsets are kept per group).")] = "lendflow-landing",
+    follow: Annotated[bool, typer.Option("--follow", help="Keep consuming after EOF, until SIGTERM/Ctrl-C.")] = False,
+    batch_size: Annotated[int, typer.Option(help="Messages per database transaction.")] = 10_000,
+    idle_timeout: Annotated[
+        float | None, typer.Option(help="Also stop after this many seconds without a message.")
+    ] = None,
+    role: Annotated[
+        str | None, typer.Option(help="Land as this least-privilege role, e.g. loader (default: the owner).")
+    ] = None,
+) -> None:
+    """Land the Kafka topic into raw.loan_events untouched, exactly once; stops at EOF unless --follow.
+
+    Stops when, after an EOF message, every assigned partition has sent EOF or been read to its
+    end (lendflow's producer sends EOF to every partition; a single course-style EOF works too).
+    SIGTERM or Ctrl-C stops cleanly after the current batch.
+    """
+    from streaming.consumer import ConsumerError
+    from streaming.consumer import consume as consume_topic
+
+    settings = config.load()
+    try:
+        report = consume_topic(
+            settings,
+            topic,
+            group=group,
+            follow=follow,
+            batch_size=batch_size,
+            idle_timeout=idle_timeout,
+            dsn=settings.role_dsn(role) if role else None,
+        )
+    except ConsumerError as error:
+        _fail(str(error))
+    console.print(report.summary())
 
 
 @app.command()
@@ -156,6 +220,241 @@ def run(
     console.print(f"[green]done[/green]: {result.landing.summary()}")
     console.print(f"marts.fct_loans holds {result.fct_loans_rows:,} loans")
     console.print("query it: psql \"$(lendflow status --dsn)\" -c 'select count(*) from marts.fct_loans'")
+
+
+@app.command("compile-manifest")
+def compile_manifest(
+    target: Annotated[str, typer.Option(help="dbt target: postgres or spark.")] = "postgres",
+) -> None:
+    """Parse the dbt project into the manifest the Airflow DAGs render from (no database needed)."""
+    from lendflow.dbt import DbtError
+    from orchestration.runner import compile_manifest as compile_it
+
+    try:
+        path = compile_it(config.load(), target)
+    except DbtError as error:
+        _fail(str(error))
+    console.print(f"manifest for {target}: {path}")
+
+
+@app.command("airflow-run")
+def airflow_run(
+    dag_id: Annotated[
+        str, typer.Argument(help="lending_elt, lending_elt_spark or lending_full_refresh.")
+    ] = "lending_elt",
+    input_file: Annotated[
+        list[Path] | None,
+        typer.Option("--input", help="Batch file(s) to land [default: the generated sample].", exists=True),
+    ] = None,
+    stream_file: Annotated[
+        Path | None, typer.Option(help="Stream sample to replay [default: stream.csv beside the input].")
+    ] = None,
+    no_stream: Annotated[bool, typer.Option("--no-stream", help="Skip the Kafka stream steps.")] = False,
+    topic: Annotated[str | None, typer.Option(help="Kafka topic [default: $LENDFLOW_KAFKA_TOPIC].")] = None,
+    compile_first: Annotated[bool, typer.Option(help="Compile the dbt manifest before running.")] = True,
+) -> None:
+    """Run one Airflow DAG end to end in this process (`dag.test()`), then print every task's state.
+
+    The run's artifacts (input checksums, dbt run results, GX results and Data Docs, dbt docs,
+    summary.json) are in $LENDFLOW_HOME/runs/<dag_id>/<run_id>/.
+    """
+    from orchestration.runner import DagRunFailed, compile_manifest, run_dag
+
+    settings = config.load()
+    target = "spark" if dag_id.endswith("_spark") else "postgres"
+    conf: dict[str, object] = {"stream": not no_stream}
+    if input_file:
+        conf["input_files"] = [str(path.resolve()) for path in input_file]
+    if stream_file:
+        conf["stream_file"] = str(stream_file.resolve())
+    if topic:
+        conf["topic"] = topic
+    try:
+        if compile_first:
+            compile_manifest(settings, target)
+        summary = run_dag(settings, dag_id, conf)
+    except DagRunFailed as error:
+        _fail(str(error))
+    table = Table(title=f"{dag_id} {summary.run_id}: {summary.state} in {summary.seconds:.0f}s")
+    table.add_column("task")
+    table.add_column("state")
+    for task_id, state in summary.task_states.items():
+        colour = "green" if state == "success" else "yellow" if state == "skipped" else "red"
+        table.add_row(task_id, f"[{colour}]{state}[/{colour}]")
+    Console().print(table)
+    for relation, rows in summary.mart_rows.items():
+        console.print(f"{relation}: {rows:,} rows")
+    console.print(f"artifacts: {summary.run_dir}")
+    if summary.state != "success":
+        _fail(f"{dag_id} failed: {', '.join(summary.failed)}")
+
+
+@app.command()
+def dashboard(
+    host: Annotated[str, typer.Option(help="Interface to listen on (0.0.0.0 for every interface).")] = "127.0.0.1",
+    port: Annotated[int | None, typer.Option(help="Port (default: $LENDFLOW_DASHBOARD_PORT, else 8050).")] = None,
+    workers: Annotated[int, typer.Option(help="gunicorn worker processes.")] = 2,
+    debug: Annotated[
+        bool,
+        typer.Option(help="Dash's debug server instead of gunicorn; refused unless LENDFLOW_DASHBOARD_ALLOW_DEBUG=1."),
+    ] = False,
+) -> None:
+    """Serve the dashboard over the marts (gunicorn, debug off) as the read-only role; print its address."""
+    from dashboard.serve import ServeOptions, serve
+    from dashboard.serving_policy import DebugModeRefused
+
+    settings = config.load()
+    options = ServeOptions(host=host, port=port or settings.dashboard_port, workers=workers)
+
+    def announce(address: str) -> None:
+        # stdout, flushed: scripts and tests wait for this line.
+        print(f"dashboard serving at {address}", flush=True)
+
+    try:
+        serve(settings, options, debug=debug, announce=announce)
+    except DebugModeRefused as error:
+        _fail(str(error))
+
+
+@app.command("python-steps")
+def python_steps(
+    refit: Annotated[
+        bool,
+        typer.Option(
+            "--refit/--keep",
+            help="Refit everything (then run dbt with --full-refresh), or keep what is stored and only add new titles.",
+        ),
+    ] = True,
+) -> None:
+    """Run the Python steps (canonical employment titles with rapidfuzz, Yeo-Johnson lambdas with scipy)
+    on everything landed, writing the python_steps.* tables dbt reads as sources. Run it before dbt."""
+    from python_steps import run as steps
+
+    report = steps.run(config.load(), refit=refit)
+    console.print(f"python steps: {report.summary()}")
+
+
+@app.command()
+def export(
+    out_dir: Annotated[
+        Path, typer.Argument(help="Folder for fct_loans.{csv,parquet} and lookup_values.{csv,parquet}.")
+    ],
+) -> None:
+    """Export the cleaned table (marts.fct_loans) and the lookup table (marts.lookup_values) to CSV and Parquet."""
+    from lendflow.export import export as export_marts
+
+    try:
+        tables = export_marts(config.load(), out_dir)
+    except LookupError as error:
+        _fail(str(error))
+    for table in tables:
+        console.print(f"{table.name}: {table.rows:,} rows -> {table.csv_path}, {table.parquet_path}")
+
+
+@app.command()
+def docs(
+    port: Annotated[int, typer.Option(help="Port to serve the site on.")] = 8081,
+    serve: Annotated[bool, typer.Option(help="Serve the site after generating it (--no-serve: only generate).")] = True,
+) -> None:
+    """Generate the dbt docs site (lineage from the sources to the dashboard exposure) and serve it."""
+    from lendflow.dbt import DbtError, run_dbt
+
+    settings = config.load()
+    try:
+        run_dbt(["docs", "generate"], settings)
+        console.print(f"docs generated in {config.DBT_PROJECT_DIR / 'target'}")
+        if serve:
+            console.print(f"serving on http://127.0.0.1:{port} (Ctrl-C stops)")
+            run_dbt(["docs", "serve", "--port", str(port), "--host", "127.0.0.1", "--no-browser"], settings)
+    except DbtError as error:
+        _fail(str(error))
+
+
+@app.command("spark-stage")
+def spark_stage(
+    files: Annotated[
+        list[Path] | None, typer.Argument(help="CSV or Parquet files of raw loans.", exists=True, dir_okay=False)
+    ] = None,
+    topic: Annotated[str | None, typer.Option(help="Kafka topic to land too (default: LENDFLOW_KAFKA_TOPIC).")] = None,
+    stream: Annotated[bool, typer.Option(help="Land the Kafka topic (--no-stream: files only).")] = True,
+    python_steps: Annotated[
+        bool, typer.Option(help="Then run the Python steps on Spark staging (the spark target's python_steps.*).")
+    ] = True,
+) -> None:
+    """Land raw files and the Kafka topic untouched into Spark staging (raw.* Parquet tables), exactly once.
+
+    Files go through the same reader as `lendflow land` (same rows, same text, same rejects);
+    the topic through Structured Streaming with an available-now trigger and a checkpoint
+    under LENDFLOW_SPARK_HOME. Then `lendflow dbt --target spark build` builds the warehouse on Spark.
+    """
+    from ingestion.land import LandingError
+    from lendflow.services import spark as spark_service
+    from spark_jobs import staging
+
+    settings = config.load()
+    spark = spark_service.session(settings)
+    for path in files or []:
+        try:
+            console.print(staging.stage_file(spark, path, settings).summary())
+        except LandingError as error:
+            _fail(str(error))
+    if stream:
+        console.print(staging.stage_topic(spark, settings, topic).summary())
+    if python_steps:
+        from spark_jobs import python_steps as spark_steps
+
+        console.print(f"python steps on Spark: {spark_steps.run(spark).summary()}")
+
+
+@app.command("spark-questions")
+def spark_questions(
+    out: Annotated[Path | None, typer.Option(help="Also write each answer to OUT/q<N>_{sql,dataframe}.csv.")] = None,
+) -> None:
+    """Answer the five business questions on Spark twice (Spark SQL and DataFrame API), from marts.fct_loans
+    built by `lendflow dbt --target spark build`, and check that the two answers agree row by row."""
+    from lendflow.services import spark as spark_service
+    from spark_jobs.questions import two_way_answers
+
+    spark = spark_service.session(config.load(), packages=())
+    disagreements = 0
+    for answer in two_way_answers(spark):
+        question, by_sql = answer.question, answer.by_sql
+        disagreements += len(answer.differences)
+        verdict = (
+            "[green]SQL = DataFrame[/green]"
+            if not answer.differences
+            else f"[red]{len(answer.differences)} differences[/red]"
+        )
+        table = Table(title=f"{question.number}. {question.text} ({verdict})")
+        for column in by_sql.columns:
+            table.add_column(column)
+        for row in by_sql.sort_values(list(question.keys)).head(60).itertuples(index=False):
+            table.add_row(*(f"{v:,.4f}" if isinstance(v, float) else str(v) for v in row))
+        Console().print(table)
+        for problem in answer.differences:
+            console.print(f"  {problem}")
+        if out:
+            out.mkdir(parents=True, exist_ok=True)
+            by_sql.to_csv(out / f"q{question.number}_sql.csv", index=False)
+            answer.by_dataframe.to_csv(out / f"q{question.number}_dataframe.csv", index=False)
+    if disagreements:
+        _fail(f"Spark SQL and the DataFrame API disagree ({disagreements} differences)")
+
+
+@app.command("spark-export")
+def spark_export(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for cleaned_loans.parquet and lookup_values.parquet.")],
+    jdbc: Annotated[
+        bool, typer.Option(help="Also load both into PostgreSQL (schema spark_exports) over JDBC.")
+    ] = False,
+) -> None:
+    """Save the cleaned table (fct_loans + Spark ML encodings) and the encoders' lookup table to Parquet from Spark."""
+    from lendflow.services import spark as spark_service
+    from spark_jobs.export import export as export_from_spark
+
+    settings = config.load()
+    spark = spark_service.session(settings)
+    console.print(export_from_spark(spark, settings, out_dir, jdbc=jdbc).summary())
 
 
 if __name__ == "__main__":

@@ -1,0 +1,377 @@
+"""Land Kafka messages into PostgreSQL's raw.loan_events untouched, with an exactly-once effect.
+
+How exactly-once holds through any crash:
+
+1. a batch of messages is written in one transaction, through COPY into a temporary table
+   and ``insert ... on conflict (topic, kafka_partition, kafka_offset) do nothing``;
+2. only after that transaction commits are the batch's offsets committed to Kafka.
+
+A crash before 1 commits loses nothing (the offsets were not committed: Kafka redelivers);
+a crash between 1 and 2 redelivers messages already landed, and the unique key drops them.
+
+Values are kept exactly as they arrived: ``message_value`` holds the text when the bytes are
+valid UTF-8 without NUL (PostgreSQL text cannot hold anything else); otherwise it holds a
+readable rendering (``\\xNN`` escapes) and ``message_value_bytes`` the exact bytes. The same
+goes for the key.
+
+When to stop (without ``follow``). Every message whose value is the plain string ``EOF``
+marks the end of a run. lendflow's producer sends one EOF to *every* partition, after its
+data; a course-style producer sends a single EOF to one partition. The rule that serves both:
+once at least one EOF has been seen, the consumer stops when each partition assigned to it
+has either delivered an EOF or been read to its end. Since a producer sends its EOF after
+all its data, "read to the end" on the other partitions means nothing of that run is left.
+EOF messages are landed too (they are messages; dbt's staging skips them).
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from types import FrameType
+
+import psycopg
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from ingestion.raw_tables import ensure_raw_tables_exist
+from lendflow.progress import row_progress
+from lendflow.services.base import ServiceError
+from lendflow.services.kafka import ensure_topic
+from lendflow.settings import Settings
+
+log = logging.getLogger(__name__)
+
+EOF_VALUES = frozenset({b"EOF", b'"EOF"'})
+DEFAULT_GROUP = "lendflow-landing"
+DEFAULT_BATCH = 10_000
+
+_COLUMNS = (
+    "topic, kafka_partition, kafka_offset, message_key, message_key_bytes, message_value, message_value_bytes,"
+    " message_timestamp"
+)
+_COPY_EVENTS = f"copy raw.loan_events ({_COLUMNS}) from stdin"
+# Only after a crash: a batch that may hold messages landed before goes through this stage.
+_STAGE = f"""
+create temporary table if not exists loan_events_stage on commit delete rows as
+select {_COLUMNS} from raw.loan_events with no data"""
+_COPY_STAGE = f"copy loan_events_stage ({_COLUMNS}) from stdin"
+_MERGE = f"""
+insert into raw.loan_events ({_COLUMNS})
+select {_COLUMNS} from loan_events_stage
+on conflict (topic, kafka_partition, kafka_offset) do nothing"""
+
+
+class ConsumerError(RuntimeError):
+    """The consumer cannot go on (the broker or the database failed); the message says why."""
+
+
+@dataclass
+class ConsumeReport:
+    topic: str
+    messages: int = 0  # read from Kafka, this run (EOF markers included)
+    landed: int = 0  # new rows in raw.loan_events (redelivered ones are not counted)
+    batches: int = 0
+    eof_partitions: set[int] = field(default_factory=set)
+    stopped_by: str = ""  # "eof", "signal", "idle", "max-messages"
+    seconds: float = 0.0
+
+    def summary(self) -> str:
+        rate = self.messages / self.seconds if self.seconds else 0.0
+        return (
+            f"{self.topic}: read {self.messages:,} messages, landed {self.landed:,} new "
+            f"in {self.batches:,} batches ({rate:,.0f} msg/s); stopped by {self.stopped_by}"
+        )
+
+
+# --- pure helpers ----------------------------------------------------------
+def as_text(data: bytes | None) -> tuple[str | None, bytes | None]:
+    """(text, exact bytes): the bytes only when they cannot be stored as PostgreSQL text as they are."""
+    if data is None:
+        return None, None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("utf-8", "backslashreplace").replace("\x00", "\\x00"), data
+    if "\x00" in text:
+        return text.replace("\x00", "\\x00"), data
+    return text, None
+
+
+def is_eof(value: bytes | None) -> bool:
+    return value is not None and value.strip() in EOF_VALUES
+
+
+@dataclass
+class EndTracker:
+    """Decides when a run is over: see the module's docstring for the rule."""
+
+    assigned: set[int] = field(default_factory=set)
+    eof: set[int] = field(default_factory=set)
+    at_end: set[int] = field(default_factory=set)
+
+    def saw_message(self, partition: int, value: bytes | None) -> None:
+        self.at_end.discard(partition)
+        if is_eof(value):
+            self.eof.add(partition)
+
+    def reached_end(self, partition: int) -> None:
+        self.at_end.add(partition)
+
+    def done(self) -> bool:
+        return bool(self.eof) and bool(self.assigned) and self.assigned <= (self.eof | self.at_end)
+
+
+def copy_rows(messages: Sequence[Message]) -> bytes:
+    """The batch as COPY text-format rows of _COLUMNS (one loop, no per-field calls: this is the hot path)."""
+    parts: list[str] = []
+    append = parts.append
+    topics: dict[str, str] = {}
+    stamps: dict[int, str] = {}
+    for msg in messages:
+        topic = msg.topic() or ""  # never None on a message without error
+        topic_field = topics.get(topic) or topics.setdefault(topic, _field(topic))
+        ts_type, ts = msg.timestamp()
+        stamp = stamps.get(ts) or stamps.setdefault(ts, _stamp(ts) if ts_type and ts >= 0 else "\\N")
+        append(
+            f"{topic_field}\t{msg.partition()}\t{msg.offset()}\t{_text_and_bytes(msg.key())}\t"
+            f"{_text_and_bytes(msg.value())}\t{stamp}\n"
+        )
+    return "".join(parts).encode("utf-8")
+
+
+def _text_and_bytes(data: bytes | None) -> str:
+    """Two COPY fields: the text (escaped), and the exact bytes when text cannot hold them."""
+    if data is None:
+        return "\\N\t\\N"
+    try:
+        text = data.decode("utf-8")
+        if "\x00" not in text:
+            return _field(text) + "\t\\N"
+    except UnicodeDecodeError:
+        pass
+    readable, _ = as_text(data)
+    return _field(readable) + "\t\\\\x" + data.hex()
+
+
+_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _field(text: str | None) -> str:
+    if text is None:
+        return "\\N"
+    return text.translate(_ESCAPES) if ("\\" in text or "\t" in text or "\n" in text or "\r" in text) else text
+
+
+def _stamp(epoch_ms: int) -> str:
+    return datetime.fromtimestamp(epoch_ms / 1000, tz=UTC).isoformat()
+
+
+# --- the edges ---------------------------------------------------------------
+def kafka_config(settings: Settings, group: str) -> dict[str, object]:
+    return {
+        "bootstrap.servers": settings.kafka_bootstrap,
+        "group.id": group,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+        # Tells us when a partition has been read to its end: half of the stop rule.
+        "enable.partition.eof": True,
+        # A restarted consumer (after kill -9) gets its partitions back in seconds, not 45 s.
+        "session.timeout.ms": 6000,
+        "heartbeat.interval.ms": 1000,
+        # Big fetches: throughput comes from batches.
+        "fetch.max.bytes": 64 * 1024 * 1024,
+        "max.partition.fetch.bytes": 16 * 1024 * 1024,
+        "queued.min.messages": 200_000,
+    }
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """SIGTERM / SIGINT set `stop`: the loop finishes its current batch, commits, and leaves."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %s: stopping after the current batch", signal.Signals(signum).name)
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def consume(
+    settings: Settings,
+    topic: str | None = None,
+    *,
+    group: str = DEFAULT_GROUP,
+    follow: bool = False,
+    batch_size: int = DEFAULT_BATCH,
+    idle_timeout: float | None = None,
+    max_messages: int | None = None,
+    dsn: str | None = None,
+    progress: bool = True,
+    stop: threading.Event | None = None,
+) -> ConsumeReport:
+    """Land the topic into raw.loan_events until the end of the run (or forever with follow).
+
+    dsn: the connection to land with (default: the warehouse owner's; the loader role's works too).
+    idle_timeout: also stop after this many seconds without a message (None: wait).
+    """
+    topic = topic or settings.kafka_topic
+    stop = stop or threading.Event()
+    report = ConsumeReport(topic)
+    tracker = EndTracker()
+    ensure_raw_tables_exist(settings, dsn)
+    try:
+        ensure_topic(settings, topic)  # a consumer started before its producer waits instead of failing
+    except (ServiceError, KafkaException) as error:
+        raise ConsumerError(f"Kafka at {settings.kafka_bootstrap} is not usable: {error}") from error
+    consumer = Consumer(kafka_config(settings, group))
+
+    def on_assign(_c: Consumer, partitions: list[TopicPartition]) -> None:
+        tracker.assigned |= {p.partition for p in partitions}
+
+    def on_revoke(_c: Consumer, partitions: list[TopicPartition]) -> None:
+        for p in partitions:
+            tracker.assigned.discard(p.partition)
+
+    started = time.monotonic()
+    last_message = started
+    # One batch lands in a worker thread while this one polls and encodes the next: the
+    # database's time and Python's overlap. Offsets still follow their batch's commit.
+    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loan-events-writer")
+    in_flight: tuple[Future[int], list[Message]] | None = None
+
+    def settle() -> None:
+        """Wait for the batch in flight, then commit its offsets (never before its transaction)."""
+        nonlocal in_flight
+        if in_flight is None:
+            return
+        future, landed_batch = in_flight
+        in_flight = None
+        report.landed += future.result()
+        _commit_offsets(consumer, landed_batch)
+        report.messages += len(landed_batch)
+        report.batches += 1
+        advance(len(landed_batch))
+
+    try:
+        with (
+            psycopg.connect(dsn or settings.pg_dsn, connect_timeout=10) as conn,
+            stop_on_signals(stop),
+            row_progress(f"consuming {topic}", enabled=progress) as advance,
+        ):
+            consumer.subscribe([topic], on_assign=on_assign, on_revoke=on_revoke)
+            read = 0
+            try:
+                while not stop.is_set():
+                    want = batch_size if max_messages is None else min(batch_size, max_messages - read)
+                    polled = consumer.consume(num_messages=want, timeout=0.5)
+                    batch = _accept(polled, tracker)
+                    rows = copy_rows(batch) if batch else b""
+                    settle()
+                    if batch:
+                        in_flight = (writer.submit(_land_batch, conn, rows, len(batch)), batch)
+                        read += len(batch)
+                        last_message = time.monotonic()
+                    if max_messages is not None and read >= max_messages:
+                        report.stopped_by = "max-messages"
+                        break
+                    if not follow and tracker.done():
+                        report.stopped_by = "eof"
+                        break
+                    if idle_timeout is not None and not batch and time.monotonic() - last_message > idle_timeout:
+                        report.stopped_by = "idle"
+                        break
+                else:
+                    report.stopped_by = "signal"
+                settle()
+            finally:
+                writer.shutdown(wait=True)  # a batch in flight finishes (its offsets stay uncommitted on error)
+    except psycopg.Error as error:
+        raise ConsumerError(f"PostgreSQL failed while landing {topic}: {error}") from error
+    except KafkaException as error:
+        raise ConsumerError(f"Kafka failed while consuming {topic}: {error}") from error
+    finally:
+        consumer.close()  # leaves the group now, so a restarted consumer gets the partitions at once
+    report.eof_partitions = set(tracker.eof)
+    report.seconds = time.monotonic() - started
+    log.info(report.summary())
+    return report
+
+
+def _accept(polled: list[Message], tracker: EndTracker) -> list[Message]:
+    """The real messages of a poll; partition-end events feed the tracker, fatal errors raise."""
+    batch = []
+    for msg in polled:
+        error = msg.error()
+        if error is None:
+            batch.append(msg)
+            value, partition = msg.value(), msg.partition() or 0  # never None on a message without error
+            # Inlined EndTracker.saw_message (per message, so it counts); the EOF test first checks the length.
+            tracker.at_end.discard(partition)
+            if value is not None and len(value) < 16 and is_eof(value):
+                tracker.eof.add(partition)
+        elif error.code() == KafkaError._PARTITION_EOF:
+            tracker.reached_end(msg.partition() or 0)
+        elif error.fatal() or error.code() == KafkaError.UNKNOWN_TOPIC_OR_PART:
+            raise KafkaException(error)
+        else:  # transient (broker restarting, ...): librdkafka retries on its own
+            log.warning("kafka: %s", error)
+    return batch
+
+
+def _land_batch(conn: psycopg.Connection, rows: bytes, count: int) -> int:
+    """Land a batch (COPY rows of `count` messages) in one transaction; the number of new rows.
+
+    Straight COPY into raw.loan_events first. If some message of the batch landed before (it
+    was redelivered after a crash between the database commit and the offset commit), the
+    primary key refuses the COPY; then the batch goes through a stage and ON CONFLICT.
+    """
+    try:
+        with conn.cursor() as cursor, cursor.copy(_COPY_EVENTS) as copy:
+            copy.write(rows)
+        conn.commit()
+        return count
+    except psycopg.errors.UniqueViolation:
+        conn.rollback()
+    with conn.cursor() as cursor:
+        cursor.execute(_STAGE)
+        with cursor.copy(_COPY_STAGE) as copy:
+            copy.write(rows)
+        cursor.execute(_MERGE)
+        landed = cursor.rowcount
+    conn.commit()  # the stage empties itself on commit
+    log.info("batch of %d held %d messages landed before (redelivered): skipped", count, count - landed)
+    return landed
+
+
+def _commit_offsets(consumer: Consumer, batch: Sequence[Message], attempts: int = 5) -> None:
+    """Commit the next offset of every partition in the batch, after the database commit.
+
+    A commit that fails (broker restarting) is retried a little, then left: the next batch's
+    commit covers these offsets, and redelivered messages are dropped by the unique key.
+    """
+    highest: dict[tuple[str, int], int] = {}
+    for msg in batch:
+        where = (msg.topic() or "", msg.partition() or 0)
+        highest[where] = max(highest.get(where, -1), msg.offset() or 0)
+    offsets = [TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in highest.items()]
+    for attempt in range(attempts):
+        try:
+            consumer.commit(offsets=offsets, asynchronous=False)
+            return
+        except KafkaException as error:
+            log.warning("offset commit failed (attempt %d): %s", attempt + 1, error)
+            time.sleep(0.5 * (attempt + 1))

@@ -1,0 +1,202 @@
+"""Pure parts of landing and streaming: record boundaries, block scans, lineage, message text, the stop rule."""
+
+from __future__ import annotations
+
+import io
+from types import SimpleNamespace
+
+import pyarrow as pa
+import pytest
+
+from ingestion.land import (
+    Lineage,
+    Record,
+    Reject,
+    last_record_end,
+    lines_with_lineage,
+    parse_block_fast,
+    parse_lines,
+    plain_lines,
+    record_blocks,
+    scan_block,
+)
+from lendflow.raw_columns import RAW_COLUMNS
+from streaming.consumer import EndTracker, as_text, copy_rows, is_eof
+from streaming.producer import encode
+from tests.fixtures.bad_inputs import GOOD, HEADER, row
+
+NAMES = list(RAW_COLUMNS)
+ORDER = list(range(24))
+
+
+@pytest.mark.parametrize(
+    ("data", "end"),
+    [
+        (b"a,b\nc,d\n", 8),
+        (b"a,b\nc,d", 4),
+        (b'a,"b\nc",d\ne', 10),  # the first newline is inside quotes
+        (b'a,"b\nc', 0),  # no record ends here yet
+        (b'"x""y"\n"z', 7),
+        (b"", 0),
+    ],
+)
+def test_last_record_end_respects_quotes(data: bytes, end: int) -> None:
+    assert last_record_end(data) == end
+
+
+def test_record_blocks_cut_only_between_records() -> None:
+    records = [b'1,"two\nlines",3\n', b"4,5,6\n", b'7,"8,""x""",9\n'] * 50
+    data = b"".join(records)
+    blocks = list(record_blocks(io.BytesIO(data), block_bytes=37))
+    assert b"".join(blocks) == data
+    for block in blocks:
+        assert block.count(b'"') % 2 == 0 and block.endswith(b"\n")
+
+
+@pytest.mark.parametrize(
+    ("block", "exact", "multiline"),
+    [
+        (b'a,"b",c\n', False, False),
+        (b'a,"x""y",c\n', False, False),
+        (b'a,"multi\nline",c\n', False, True),
+        (b'"ab"c,d\n', True, False),  # Arrow would quietly read `abc`
+        (b'a,b"c,d\n', True, True),
+        (b"a,\x00,b\n", True, False),
+    ],
+)
+def test_scan_block_routes_doubtful_blocks_to_the_exact_path(block: bytes, exact: bool, multiline: bool) -> None:
+    scan = scan_block(block)
+    assert (scan.needs_exact_path, scan.newlines_in_values) == (exact, multiline)
+
+
+def test_fast_parse_keeps_text_untouched() -> None:
+    block = row((1, " padded "), (16, " 36 months"), (23, 'say "hi", twice')) + b"\n" + GOOD + b"\n"
+    parsed = parse_block_fast(block, NAMES)
+    assert parsed is not None
+    table, _scan = parsed
+    first = table.slice(0, 1).to_pylist()[0]
+    assert (first["Emp Title"], first["Term"], first["Description"]) == (" padded ", " 36 months", 'say "hi", twice')
+    assert first["Annual Inc Joint"] is None  # an empty field is NULL
+
+
+@pytest.mark.parametrize(
+    "block",
+    [GOOD + b"\na,b\n", GOOD.replace(b"Teacher", b"Teach\xe9r") + b"\n", b"\n".join([GOOD, GOOD + b",x"]) + b"\n"],
+)
+def test_fast_parse_declines_what_it_cannot_vouch_for(block: bytes) -> None:
+    assert parse_block_fast(block, NAMES) is None
+
+
+def test_exact_path_numbers_lines_and_rows() -> None:
+    lines = io.StringIO((GOOD + b"\n\na,b\n" + GOOD + b"\n").decode(), newline="")
+    items = list(parse_lines(lines, ORDER, first_line=10, first_row=5))
+    assert [type(i) for i in items] == [Record, Reject, Record]
+    assert [i.row_number for i in items if isinstance(i, Record)] == [5, 7]
+    reject = items[1]
+    assert isinstance(reject, Reject) and reject.line_number == 12 and reject.reason == "expected 24 fields, found 2"
+
+
+def test_lines_with_lineage_appends_to_the_original_bytes() -> None:
+    block = GOOD + b"\n" + GOOD + b"\n"
+    lines = plain_lines(block, scan_block(block))
+    assert lines == [GOOD, GOOD]
+    out = lines_with_lineage(lines, Lineage('/data/a,"b".csv', "ff", "id-1"), first_row=41)
+    assert out.split(b"\n")[1] == GOOD + b',"/data/a,""b"".csv",ff,42,id-1'
+
+
+@pytest.mark.parametrize(
+    "block",
+    [GOOD + b"\r\n", GOOD + b"\n\n" + GOOD + b"\n", b'a,"two\nlines"\n', b'"ab"c\n', b"\n" + GOOD + b"\n"],
+)
+def test_plain_lines_only_when_lines_are_records(block: bytes) -> None:
+    assert plain_lines(block, scan_block(block)) is None
+
+
+# --- streaming ---------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("data", "text", "raw"),
+    [
+        (None, None, None),
+        (b"plain", "plain", None),
+        (b"caf\xc3\xa9", "café", None),
+        (b"caf\xe9", "caf\\xe9", b"caf\xe9"),
+        (b"a\x00b", "a\\x00b", b"a\x00b"),
+    ],
+)
+def test_as_text_keeps_the_exact_bytes_when_text_cannot(
+    data: bytes | None, text: str | None, raw: bytes | None
+) -> None:
+    assert as_text(data) == (text, raw)
+
+
+@pytest.mark.parametrize(
+    ("value", "eof"), [(b"EOF", True), (b'"EOF"', True), (b"EOF\n", True), (b"EOFX", False), (None, False)]
+)
+def test_is_eof(value: bytes | None, eof: bool) -> None:
+    assert is_eof(value) is eof
+
+
+def test_end_tracker_stops_when_every_partition_is_done() -> None:
+    tracker = EndTracker(assigned={0, 1, 2})
+    tracker.reached_end(1)
+    assert not tracker.done()  # no EOF yet: an idle topic is not the end of a run
+    tracker.saw_message(0, b"EOF")
+    assert not tracker.done()  # partition 2 may still hold data
+    tracker.reached_end(2)
+    assert tracker.done()  # a course-style single EOF, the others read to their end
+    tracker.saw_message(2, b"{}")
+    assert not tracker.done()  # new data on 2: not at its end any more
+
+
+def test_end_tracker_with_eof_on_every_partition() -> None:
+    tracker = EndTracker(assigned={0, 1})
+    tracker.saw_message(0, b"EOF")
+    tracker.saw_message(1, b"EOF")
+    assert tracker.done()
+
+
+def _message(value: bytes | None, key: bytes | None = b"k", ts: tuple[int, int] = (1, 1_700_000_000_000)) -> object:
+    return SimpleNamespace(
+        topic=lambda: "t", partition=lambda: 2, offset=lambda: 7, key=lambda: key, value=lambda: value,
+        timestamp=lambda: ts,
+    )  # fmt: skip
+
+
+def test_copy_rows_escapes_for_copy_text_format() -> None:
+    rows = copy_rows([_message(b"a\tb\\c\nd"), _message(b"\xff", key=None, ts=(0, -1))])  # type: ignore[list-item]
+    assert rows == (
+        b"t\t2\t7\tk\t\\N\ta\\tb\\\\c\\nd\t\\N\t2023-11-14T22:13:20+00:00\nt\t2\t7\t\\N\t\\N\t\\\\xff\t\\\\xff\t\\N\n"
+    )
+
+
+def test_encode_keys_by_loan_id_and_keeps_values() -> None:
+    key, value = encode({"Loan Id": 77, "Term": " 36 months", "Annual Inc Joint": None})
+    assert key == b"77"
+    assert value == b'{"Loan Id": 77, "Term": " 36 months", "Annual Inc Joint": null}'
+
+
+def test_producer_reads_csv_text_as_is_and_skips_ragged_lines(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from streaming.producer import read_batches
+
+    path = tmp_path / "s.csv"
+    path.write_bytes(HEADER + b"\n" + GOOD + b"\na,b\n" + row((16, " 60 months")) + b"\n")
+    skipped: list[str] = []
+    records = [r for batch in read_batches(path, skipped=skipped) for r in batch]
+    assert [r["Term"] for r in records] == [" 36 months", " 60 months"]
+    assert records[0]["Annual Inc Joint"] is None
+    assert skipped == ["a,b"]
+
+
+def test_producer_sends_parquet_nan_as_null(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    import pyarrow.parquet as pq
+
+    from lendflow.generate import generate_table
+    from streaming.producer import read_batches
+
+    table = generate_table(3, seed=1)
+    rates = table.column("Int Rate").to_pylist()
+    table = table.set_column(table.schema.get_field_index("Int Rate"), "Int Rate", pa.array([float("nan"), *rates[1:]]))
+    pq.write_table(table, tmp_path / "s.parquet")
+    records = [r for batch in read_batches(tmp_path / "s.parquet") for r in batch]
+    assert records[0]["Int Rate"] is None
+    assert encode(records[0])[1].count(b"NaN") == 0
