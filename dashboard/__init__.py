@@ -1,1 +1,2 @@
-"""The Dash app over the marts."""
+"""The Plotly Dash app over the marts: data access (data.py), charts (figures.py), layout
+(layout.py, pages/), callbacks (callbacks.py), serving (serve.py)."""

@@ -1,0 +1,377 @@
+"""Data access for the dashboard: every query it sends, against the marts only.
+
+Rules this module keeps, so the rest of the dashboard need not think about them:
+
+- It connects as the read-only role (``Settings.role_dsn("reader")``), which may select from
+  `marts` and nothing else; its sessions are read-only.
+- SQL text is fixed here. Filter values reach PostgreSQL only as bind parameters, and are
+  checked against the values the marts hold before that (see :func:`parse_state_scope`).
+- Results are cached per process and keyed on a *marts version*: a cheap catalog query
+  that changes whenever dbt rebuilds (or writes to) any table in `marts`. A rebuild
+  therefore invalidates every cached result without the dashboard being told.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections import OrderedDict
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pandas as pd
+from psycopg_pool import ConnectionPool
+
+from lendflow.settings import Settings
+
+ALL_STATES = "ALL"
+ALL_YEARS = "ALL"
+
+# Changes when any relation in `marts` is created, rebuilt or written to: dbt's table
+# materialisation swaps in a new relation (new oid, new relfilenode); inserts, updates and
+# deletes move the counters of pg_stat_user_tables. Reads only catalogs, so it costs
+# well under a millisecond however large the marts are.
+MARTS_VERSION_SQL = """
+select md5(coalesce(string_agg(
+           c.oid::text || ':' || c.relfilenode::text || ':'
+           || coalesce(s.n_tup_ins + s.n_tup_upd + s.n_tup_del, 0)::text,
+           ',' order by c.oid), ''))
+from pg_catalog.pg_class as c
+join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+left join pg_catalog.pg_stat_user_tables as s on s.relid = c.oid
+where n.nspname = 'marts' and c.relkind in ('r', 'p', 'v', 'm')
+"""
+
+PORTFOLIO_TOTALS_SQL = "select * from marts.dash_portfolio_totals"
+AMOUNT_BY_GRADE_SQL = "select * from marts.dash_loan_amount_by_grade order by letter_grade"
+SCATTER_SAMPLE_SQL = """
+select loan_id, addr_state, annual_inc, loan_amount, loan_status, loans_in_scope
+from marts.dash_income_amount_sample
+where sample_scope = %(scope)s
+order by loan_id
+"""
+STATES_SQL = "select addr_state, state_name from marts.dash_avg_amount_by_state order by state_name, addr_state"
+YEARS_SQL = "select distinct issue_year from marts.dash_loans_per_month order by issue_year"
+LOANS_PER_MONTH_SQL = """
+select issue_year, issue_month, month_start, loans, total_loan_amount
+from marts.dash_loans_per_month
+where %(year)s::integer is null or issue_year = %(year)s::integer
+order by month_start
+"""
+AVG_AMOUNT_BY_STATE_SQL = """
+select addr_state, state_name, loans, avg_loan_amount, amount_rank
+from marts.dash_avg_amount_by_state
+order by amount_rank
+"""
+LOANS_BY_GRADE_SQL = "select letter_grade, loans, pct_of_loans from marts.dash_loans_by_grade order by letter_grade"
+MART_EXISTS_SQL = "select to_regclass(%(name)s) is not null"
+
+# The five business questions, answered by the dbt engineer's rpt_ marts (fixed names: no
+# identifier ever comes from a request).
+ANSWER_SQL = {
+    "defaults_by_emp_length_income": "select * from marts.rpt_defaults_by_emp_length_income",
+    "funding_gap_by_grade": "select * from marts.rpt_funding_gap_by_grade order by gap_rank",
+    "verified_amount_by_state": "select * from marts.rpt_verified_amount_by_state order by addr_state",
+    "issue_gap_by_grade": "select * from marts.rpt_issue_gap_by_grade order by letter_grade",
+    "amount_change_by_state_grade": (
+        "select * from marts.rpt_amount_change_by_state_grade order by addr_state, letter_grade"
+    ),
+}
+
+DQ_SUMMARY_SQL = "select * from marts.dash_dq_summary"
+DQ_REASONS_SQL = """
+select record_source, quarantine_stage, quarantine_reason, records, last_landed_at
+from marts.dash_dq_quarantine_reasons
+order by records desc, quarantine_reason
+"""
+DQ_FILES_SQL = """
+select source_file, rows_read, rows_landed, rows_rejected, landed_at
+from marts.dash_dq_landed_files
+where recency_rank <= %(limit)s
+order by recency_rank
+"""
+# Written by dbt's on-run-end hook (macros/dashboard/record_dbt_run.sql), not a model.
+LAST_DBT_RUN_SQL = """
+select command, started_at, finished_at, status, nodes, errors, failures, warnings, skipped
+from marts.dash_dbt_runs
+order by finished_at desc
+limit 1
+"""
+
+
+class MartMissing(LookupError):
+    """A mart the dashboard reads has not been built (yet): run `lendflow run`."""
+
+
+# --- filters: pure, so the rules are unit-tested without a database ---------------------
+
+
+def parse_state_scope(value: object, known_states: Sequence[str]) -> str | None:
+    """The sample scope for a state-filter value: 'ALL', a known state code, or None.
+
+    None means "no such state": anything else a browser sends (an SQL fragment, a number,
+    a list) selects nothing rather than being passed on.
+    """
+    if value is None or value == ALL_STATES:
+        return ALL_STATES
+    if isinstance(value, str) and value in known_states:
+        return value
+    return None
+
+
+def cache_key(value: object) -> str:
+    """A hashable, canonical key for any filter value a browser can send (lists, dicts too)."""
+    return json.dumps(value, sort_keys=True, default=str)
+
+
+def parse_year(value: object, known_years: Sequence[int]) -> int | bool | None:
+    """A year-filter value as: None (all years), a known year, or False (no such year)."""
+    if value is None or value == ALL_YEARS:
+        return None
+    if isinstance(value, bool):
+        return False
+    if isinstance(value, int) and value in known_years:
+        return value
+    if isinstance(value, str) and value.isdigit() and len(value) == 4 and int(value) in known_years:
+        return int(value)
+    return False
+
+
+def complete_months(frame: pd.DataFrame, year: int) -> pd.DataFrame:
+    """The twelve months of `year`, with 0 loans where the mart has no row (no loans issued)."""
+    months = pd.DataFrame({"issue_month": range(1, 13)})
+    merged = months.merge(frame[frame["issue_year"] == year], on="issue_month", how="left")
+    merged["issue_year"] = year
+    merged["month_start"] = pd.to_datetime({"year": year, "month": merged["issue_month"], "day": 1})
+    merged["loans"] = merged["loans"].fillna(0).astype("int64")
+    merged["total_loan_amount"] = merged["total_loan_amount"].fillna(0.0).astype("float64")
+    return merged[["issue_year", "issue_month", "month_start", "loans", "total_loan_amount"]]
+
+
+# --- the cache ----------------------------------------------------------------------------
+
+
+class VersionedCache:
+    """A bounded LRU cache whose keys include the marts version.
+
+    Entries of an older version are never looked up again and age out of the LRU order;
+    there is nothing to invalidate by hand. Thread-safe: gunicorn's threaded workers share it.
+    """
+
+    def __init__(self, max_entries: int = 256) -> None:
+        self._entries: OrderedDict[Hashable, Any] = OrderedDict()
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    def get_or_compute(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        with self._lock:
+            if key in self._entries:
+                self._entries.move_to_end(key)
+                self.hits += 1
+                return self._entries[key]
+        # Computed outside the lock: a slow query must not hold up cached answers.
+        value = compute()
+        with self._lock:
+            self.misses += 1
+            self._entries[key] = value
+            self._entries.move_to_end(key)
+            while len(self._entries) > self._max_entries:
+                self._entries.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A query result as immutable data, safe to share between threads from the cache."""
+
+    columns: tuple[str, ...]
+    rows: tuple[tuple[Any, ...], ...]
+
+    def frame(self) -> pd.DataFrame:
+        """A fresh DataFrame: callers may change it without touching the cached rows."""
+        return pd.DataFrame(list(self.rows), columns=list(self.columns))
+
+
+# --- the reader ---------------------------------------------------------------------------
+
+
+class MartsReader:
+    """Runs the dashboard's queries through a small connection pool, cached per marts version."""
+
+    def __init__(
+        self, dsn: str, *, pool_size: int = 4, cache_entries: int = 512, version_ttl_seconds: float = 1.0
+    ) -> None:
+        self._dsn = dsn
+        self._pool_size = pool_size
+        self._pool_lock = threading.Lock()
+        self._pool = self._new_pool()
+        self._pool_opened = False
+        self.cache = VersionedCache(cache_entries)
+        # A page load fires several callbacks at once; one version query serves them all
+        # for this long. A rebuild is seen at most this late.
+        self._version_ttl = version_ttl_seconds
+        self._version: tuple[float, str] | None = None
+
+    @classmethod
+    def for_settings(cls, settings: Settings, **options: Any) -> MartsReader:
+        """The reader the dashboard uses: the read-only role's DSN."""
+        return cls(settings.role_dsn("reader"), **options)
+
+    def _new_pool(self) -> ConnectionPool:
+        # Opened on first use (open=False), so building the app needs no database.
+        return ConnectionPool(
+            self._dsn,
+            min_size=0,
+            max_size=self._pool_size,
+            open=False,
+            kwargs={"autocommit": True, "connect_timeout": 10, "application_name": "lendflow-dashboard"},
+            name="lendflow-dashboard",
+        )
+
+    def close(self) -> None:
+        with self._pool_lock:
+            if self._pool_opened:
+                self._pool.close()
+                self._pool_opened = False
+
+    def reset_connections(self) -> None:
+        """Drop every connection and start a fresh, unopened pool (before a fork: sockets
+        and the pool's threads must not be shared between processes). The cache stays."""
+        self.close()
+        with self._pool_lock:
+            self._pool = self._new_pool()
+
+    def _ensure_open(self) -> None:
+        with self._pool_lock:
+            if not self._pool_opened:
+                self._pool.open(wait=False)
+                self._pool_opened = True
+
+    def _fetch(self, query: str, params: Mapping[str, Any] | None = None) -> Rows:
+        self._ensure_open()
+        with self._pool.connection(timeout=10) as conn, conn.cursor() as cur:
+            cur.execute(query, params)
+            columns = tuple(column.name for column in cur.description or ())
+            return Rows(columns, tuple(tuple(row) for row in cur.fetchall()))
+
+    def version(self) -> str:
+        """The current marts version (see MARTS_VERSION_SQL), re-read at most every TTL seconds."""
+        now = time.monotonic()
+        cached = self._version
+        if cached is not None and now - cached[0] < self._version_ttl:
+            return cached[1]
+        rows = self._fetch(MARTS_VERSION_SQL).rows
+        version = str(rows[0][0]) if rows else ""
+        self._version = (now, version)
+        return version
+
+    def query(self, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
+        """Run one of this module's queries (cached); raise MartMissing if its mart is absent."""
+        key = (self.version(), query, tuple(sorted((params or {}).items())))
+        try:
+            rows = self.cache.get_or_compute(key, lambda: self._fetch(query, params))
+        except Exception as error:
+            if getattr(error, "sqlstate", None) == "42P01":  # undefined_table
+                raise MartMissing(str(error).splitlines()[0]) from error
+            raise
+        return rows.frame()
+
+    def cached(self, key: Hashable, compute: Callable[[], Any]) -> Any:
+        """Any derived result (a drawn figure, say), cached under the current marts version.
+
+        Building a Plotly figure costs more than the query behind it; caching the figure
+        makes a repeated filter choice cost a dictionary lookup.
+        """
+        return self.cache.get_or_compute((self.version(), "derived", key), compute)
+
+    # --- what the pages ask for -----------------------------------------------------------
+
+    def portfolio_totals(self) -> dict[str, Any]:
+        frame = self.query(PORTFOLIO_TOTALS_SQL)
+        return {} if frame.empty else frame.iloc[0].to_dict()
+
+    def amount_by_grade(self) -> pd.DataFrame:
+        return self.query(AMOUNT_BY_GRADE_SQL)
+
+    def states(self) -> list[tuple[str, str]]:
+        """(code, name) of every state with loans, by name."""
+        frame = self.query(STATES_SQL)
+        return list(zip(frame["addr_state"], frame["state_name"], strict=True))
+
+    def years(self) -> list[int]:
+        return [int(year) for year in self.query(YEARS_SQL)["issue_year"]]
+
+    def scatter_sample(self, state_filter: object) -> pd.DataFrame:
+        """The bounded sample for a state-filter value; no rows for a value that is no state."""
+        scope = parse_state_scope(state_filter, [code for code, _ in self.states()])
+        if scope is None:
+            return self.query(SCATTER_SAMPLE_SQL, {"scope": None}).iloc[0:0]
+        return self.query(SCATTER_SAMPLE_SQL, {"scope": scope})
+
+    def loans_per_month(self, year_filter: object) -> pd.DataFrame:
+        """Loans per month of one year (all twelve months), or of every year; none for no such year."""
+        year = parse_year(year_filter, self.years())
+        if year is False:
+            return self.query(LOANS_PER_MONTH_SQL, {"year": None}).iloc[0:0]
+        frame = self.query(LOANS_PER_MONTH_SQL, {"year": year})
+        return complete_months(frame, int(year)) if isinstance(year, int) else frame
+
+    def avg_amount_by_state(self) -> pd.DataFrame:
+        return self.query(AVG_AMOUNT_BY_STATE_SQL)
+
+    def loans_by_grade(self) -> pd.DataFrame:
+        return self.query(LOANS_BY_GRADE_SQL)
+
+    def answer(self, name: str) -> pd.DataFrame:
+        """The mart answering one business question (a key of ANSWER_SQL)."""
+        return self.query(ANSWER_SQL[name])
+
+    def dq_summary(self) -> dict[str, Any]:
+        frame = self.query(DQ_SUMMARY_SQL)
+        return {} if frame.empty else frame.iloc[0].to_dict()
+
+    def dq_reasons(self) -> pd.DataFrame:
+        return self.query(DQ_REASONS_SQL)
+
+    def dq_files(self, limit: int = 20) -> pd.DataFrame:
+        return self.query(DQ_FILES_SQL, {"limit": limit})
+
+    def last_dbt_run(self) -> dict[str, Any]:
+        """The newest dbt invocation, or {} if none was recorded yet."""
+        try:
+            frame = self.query(LAST_DBT_RUN_SQL)
+        except MartMissing:
+            return {}
+        return {} if frame.empty else frame.iloc[0].to_dict()
+
+    def mart_exists(self, name: str) -> bool:
+        """Whether marts.<name> exists (the optional panels are drawn only then)."""
+        frame = self.query(MART_EXISTS_SQL, {"name": f"marts.{name}"})
+        return bool(frame.iloc[0, 0])
+
+
+# --- the one reader of this process ---------------------------------------------------------
+
+_reader: MartsReader | None = None
+
+
+def configure(reader: MartsReader) -> None:
+    """Set the reader the pages and callbacks use (create_app does this)."""
+    global _reader
+    if _reader is not None and _reader is not reader:
+        _reader.close()
+    _reader = reader
+
+
+def reader() -> MartsReader:
+    if _reader is None:
+        raise RuntimeError("dashboard.data.configure() was not called: build the app with create_app()")
+    return _reader

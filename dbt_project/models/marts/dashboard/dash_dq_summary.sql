@@ -1,0 +1,79 @@
+{#- The data-quality page's headline: one row of what arrived, what was kept, what was set
+    aside, and how fresh it is. -#}
+with
+
+stg_raw__landed_files as (
+
+    select * from {{ ref('stg_raw__landed_files') }}
+
+),
+
+fct_quarantined_loans as (
+
+    select * from {{ ref('fct_quarantined_loans') }}
+
+),
+
+fct_loans as (
+
+    select * from {{ ref('fct_loans') }}
+
+),
+
+files as (
+
+    select
+        count(*) as files_landed,
+        coalesce(sum(rows_read), 0) as rows_read,
+        coalesce(sum(rows_landed), 0) as rows_landed,
+        coalesce(sum(rows_rejected), 0) as rows_rejected,
+        max(landed_at) as last_file_landed_at
+
+    from stg_raw__landed_files
+
+),
+
+quarantine as (
+
+    select count(*) as records_quarantined
+
+    from fct_quarantined_loans
+
+),
+
+loans as (
+
+    select
+        count(*) as loans,
+        sum(case when record_source = 'batch' then 1 else 0 end) as batch_loans,
+        sum(case when record_source = 'stream' then 1 else 0 end) as stream_loans,
+        max(case when record_source = 'stream' then landed_at end) as last_stream_landed_at,
+        max(landed_at) as last_loan_landed_at
+
+    from fct_loans
+
+),
+
+final as (
+
+    select
+        files.files_landed,
+        files.rows_read,
+        files.rows_landed,
+        files.rows_rejected,
+        quarantine.records_quarantined,
+        loans.loans,
+        loans.batch_loans,
+        loans.stream_loans,
+        files.last_file_landed_at,
+        loans.last_stream_landed_at,
+        loans.last_loan_landed_at,
+        current_timestamp as built_at
+
+    from files
+    cross join quarantine
+    cross join loans
+
+)
+
+select * from final

@@ -1,0 +1,1 @@
+"""Tests in real headless Chromium (Playwright driving /usr/bin/chromium)."""

@@ -1,0 +1,94 @@
+"""The dashboard's data access against a real warehouse: role, parameters, cache invalidation."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import psycopg
+import pytest
+
+from dashboard.data import ALL_STATES, MartMissing, MartsReader
+from lendflow.dbt import run_dbt
+from lendflow.settings import Settings
+from tests.browser.conftest import owner_query
+
+pytestmark = pytest.mark.postgres
+
+
+@pytest.fixture()
+def reader(dashboard_settings: Settings) -> Iterator[MartsReader]:
+    # No version TTL: every query re-reads the marts version, so a change shows at once.
+    marts = MartsReader.for_settings(dashboard_settings, version_ttl_seconds=0)
+    yield marts
+    marts.close()
+
+
+def test_it_reads_as_the_read_only_role_which_sees_marts_only(reader: MartsReader) -> None:
+    assert reader.query("select current_user as who")["who"].tolist() == ["lendflow_reader"]
+    with pytest.raises(psycopg.errors.InsufficientPrivilege):
+        reader.query("select count(*) from raw.loans")
+    with pytest.raises(psycopg.errors.ReadOnlySqlTransaction):
+        reader.query("create table marts.sneaky (x int)")
+
+
+def test_the_sample_is_bounded_and_matches_the_mart(reader: MartsReader, dashboard_settings: Settings) -> None:
+    (loans,) = owner_query(dashboard_settings, "select count(*) from marts.fct_loans")[0]
+    everyone = reader.scatter_sample(ALL_STATES)
+    assert 0 < len(everyone) <= 2000
+    assert set(everyone["loans_in_scope"]) == {loans}
+    state, in_state = owner_query(
+        dashboard_settings, "select addr_state, count(*) from marts.fct_loans group by 1 order by 2 desc limit 1"
+    )[0]
+    one_state = reader.scatter_sample(state)
+    assert len(one_state) == min(int(str(in_state)), 2000)
+    assert set(one_state["addr_state"]) == {state}
+
+
+@pytest.mark.parametrize("hostile", ["CA' OR '1'='1", "'; drop table marts.fct_loans; --", None, 42])
+def test_filter_values_are_checked_and_bound_never_spliced(
+    reader: MartsReader, dashboard_settings: Settings, hostile: object
+) -> None:
+    before = owner_query(dashboard_settings, "select count(*) from marts.fct_loans")
+    sample = reader.scatter_sample(hostile)
+    months = reader.loans_per_month(hostile)
+    if hostile is None:  # no value: the defaults (all states, all years)
+        assert len(sample) > 0 and len(months) > 0
+    else:
+        assert sample.empty and months.empty
+    assert owner_query(dashboard_settings, "select count(*) from marts.fct_loans") == before
+
+
+def test_a_missing_mart_is_reported_as_such(reader: MartsReader) -> None:
+    with pytest.raises(MartMissing):
+        reader.query("select * from marts.dash_no_such_mart")
+
+
+def _wait_for_new_version(reader: MartsReader, old: str, seconds: float = 15) -> str:
+    # Table statistics reach the catalog views within a second or so of the commit.
+    deadline = time.monotonic() + seconds
+    while (version := reader.version()) == old and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return version
+
+
+def test_cached_results_are_dropped_when_the_marts_change(reader: MartsReader, dashboard_settings: Settings) -> None:
+    first = reader.avg_amount_by_state()
+    reader.avg_amount_by_state()
+    assert (reader.cache.hits, reader.cache.misses) == (1, 1)
+    version = reader.version()
+
+    top = first.iloc[0]
+    with psycopg.connect(dashboard_settings.pg_dsn) as conn:
+        conn.execute(
+            "update marts.dash_avg_amount_by_state set avg_loan_amount = avg_loan_amount + 1000 where addr_state = %s",
+            (top["addr_state"],),
+        )
+    changed = _wait_for_new_version(reader, version)
+    assert changed != version
+    assert reader.avg_amount_by_state().iloc[0]["avg_loan_amount"] == pytest.approx(top["avg_loan_amount"] + 1000)
+
+    # A dbt rebuild (a new relation) invalidates too, and restores the true numbers.
+    run_dbt(["run", "-s", "dash_avg_amount_by_state", "--quiet"], dashboard_settings)
+    assert _wait_for_new_version(reader, changed) != changed
+    assert reader.avg_amount_by_state().iloc[0]["avg_loan_amount"] == pytest.approx(top["avg_loan_amount"])

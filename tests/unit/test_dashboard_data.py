@@ -1,0 +1,112 @@
+"""The dashboard's data rules that need no database: filters, month filling, the cache."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from dashboard.data import ALL_STATES, ALL_YEARS, Rows, VersionedCache, complete_months, parse_state_scope, parse_year
+
+STATES = ["CA", "NY", "TX"]
+YEARS = [2017, 2018, 2019]
+
+
+@pytest.mark.parametrize("value", [None, ALL_STATES])
+def test_no_state_or_all_states_selects_the_whole_portfolio(value: object) -> None:
+    assert parse_state_scope(value, STATES) == ALL_STATES
+
+
+def test_a_known_state_selects_that_state() -> None:
+    assert parse_state_scope("NY", STATES) == "NY"
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["ny", "ZZ", "CA' OR '1'='1", "'; drop table marts.fct_loans; --", 7, ["CA"], {"CA": 1}, "", "CA "],
+)
+def test_anything_else_selects_nothing(value: object) -> None:
+    assert parse_state_scope(value, STATES) is None
+
+
+@pytest.mark.parametrize("value", [None, ALL_YEARS])
+def test_no_year_or_all_years_means_every_year(value: object) -> None:
+    assert parse_year(value, YEARS) is None
+
+
+@pytest.mark.parametrize(("value", "year"), [(2018, 2018), ("2019", 2019)])
+def test_a_known_year_as_number_or_text(value: object, year: int) -> None:
+    assert parse_year(value, YEARS) == year
+
+
+@pytest.mark.parametrize("value", [2016, "2016", "2019 or 1=1", "2019; drop table x", True, 2018.0, "", [2018]])
+def test_an_unknown_or_malformed_year_is_no_year(value: object) -> None:
+    assert parse_year(value, YEARS) is False
+
+
+def test_complete_months_fills_the_year_with_zero_months() -> None:
+    frame = pd.DataFrame(
+        {
+            "issue_year": [2018, 2019, 2019],
+            "issue_month": [5, 2, 11],
+            "month_start": pd.to_datetime(["2018-05-01", "2019-02-01", "2019-11-01"]),
+            "loans": [4, 7, 3],
+            "total_loan_amount": [40.0, 70.0, 30.0],
+        }
+    )
+    months = complete_months(frame, 2019)
+    assert list(months["issue_month"]) == list(range(1, 13))
+    assert list(months["loans"]) == [0, 7, 0, 0, 0, 0, 0, 0, 0, 0, 3, 0]
+    assert months["total_loan_amount"].sum() == 100.0
+    assert set(months["issue_year"]) == {2019}
+    assert months["month_start"].iloc[0] == pd.Timestamp("2019-01-01")
+
+
+def test_cache_computes_once_per_key_and_again_for_a_new_version() -> None:
+    cache = VersionedCache(max_entries=8)
+    calls: list[str] = []
+
+    def compute(tag: str) -> str:
+        calls.append(tag)
+        return tag
+
+    assert cache.get_or_compute(("v1", "q"), lambda: compute("a")) == "a"
+    assert cache.get_or_compute(("v1", "q"), lambda: compute("b")) == "a"
+    assert cache.get_or_compute(("v2", "q"), lambda: compute("c")) == "c"
+    assert calls == ["a", "c"]
+    assert (cache.hits, cache.misses) == (1, 2)
+
+
+def test_cache_is_bounded_and_evicts_the_least_recently_used() -> None:
+    cache = VersionedCache(max_entries=2)
+    cache.get_or_compute("a", lambda: 1)
+    cache.get_or_compute("b", lambda: 2)
+    cache.get_or_compute("a", lambda: 0)  # a is now the most recent
+    cache.get_or_compute("c", lambda: 3)  # evicts b
+    assert cache.get_or_compute("a", lambda: -1) == 1
+    assert cache.get_or_compute("b", lambda: 22) == 22
+
+
+def test_a_failed_computation_is_not_cached() -> None:
+    cache = VersionedCache()
+
+    def fail() -> int:
+        raise RuntimeError("database down")
+
+    with pytest.raises(RuntimeError):
+        cache.get_or_compute("k", fail)
+    assert cache.get_or_compute("k", lambda: 5) == 5
+
+
+def test_rows_give_a_fresh_frame_each_time() -> None:
+    rows = Rows(("a", "b"), ((1, "x"), (2, "y")))
+    first = rows.frame()
+    first.loc[0, "a"] = 99
+    assert rows.frame()["a"].tolist() == [1, 2]
+
+
+def test_cache_keys_are_canonical_for_any_value_a_browser_sends() -> None:
+    from dashboard.data import cache_key
+
+    assert cache_key({"b": 1, "a": [2]}) == cache_key({"a": [2], "b": 1})
+    assert cache_key("2019") != cache_key(2019)
+    assert hash(cache_key(["CA", {"x": None}]))  # lists and dicts become hashable keys
