@@ -24,7 +24,7 @@ console = Console(stderr=True)
 
 Services = Annotated[
     list[str] | None,
-    typer.Option("--service", "-s", help="Only this service (postgres, kafka, spark); repeatable."),
+    typer.Option("--service", "-s", help="Only this service (postgres, kafka, spark, dashboard); repeatable."),
 ]
 
 
@@ -35,6 +35,11 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug lo
         format="%(message)s",
         handlers=[RichHandler(console=console, show_path=False)],
     )
+
+
+def _print_table(table: Table) -> None:
+    """Tables go to stdout; off a terminal rich would cut long cells (DSNs) at 80 columns."""
+    Console(width=None if sys.stdout.isatty() else 220).print(table)
 
 
 def _fail(message: str) -> None:
@@ -59,8 +64,12 @@ def up(service: Services = None) -> None:
 def down(service: Services = None) -> None:
     """Stop the local services; no process of ours is left running."""
     from lendflow.services import local
+    from lendflow.services.base import ServiceError
 
-    local.down(config.load(), service)
+    try:
+        local.down(config.load(), service)
+    except ServiceError as error:
+        _fail(str(error))
     console.print("local services stopped")
 
 
@@ -82,7 +91,7 @@ def status(
         state = "[green]running[/green]" if item.running else "[red]stopped[/red]"
         kind = " (external)" if item.external else ""
         table.add_row(item.name + kind, state, item.address, item.detail)
-    Console().print(table)
+    _print_table(table)
 
 
 @app.command()
@@ -281,7 +290,7 @@ def airflow_run(
     for task_id, state in summary.task_states.items():
         colour = "green" if state == "success" else "yellow" if state == "skipped" else "red"
         table.add_row(task_id, f"[{colour}]{state}[/{colour}]")
-    Console().print(table)
+    _print_table(table)
     for relation, rows in summary.mart_rows.items():
         console.print(f"{relation}: {rows:,} rows")
     console.print(f"artifacts: {summary.run_dir}")
@@ -430,7 +439,7 @@ def spark_questions(
             table.add_column(column)
         for row in by_sql.sort_values(list(question.keys)).head(60).itertuples(index=False):
             table.add_row(*(f"{v:,.4f}" if isinstance(v, float) else str(v) for v in row))
-        Console().print(table)
+        _print_table(table)
         for problem in answer.differences:
             console.print(f"  {problem}")
         if out:

@@ -28,6 +28,8 @@ def dbt_env(settings: Settings, target: str = "postgres") -> dict[str, str]:
         "DBT_PG_PASSWORD": str(parts.get("password", "")),
         "DBT_PG_DBNAME": str(parts.get("dbname", settings.pg_db)),
         "LENDFLOW_HOME": str(settings.home),
+        # The spark target's warehouse and metastore (profiles/profiles.yml).
+        "LENDFLOW_SPARK_HOME": str(settings.spark_home),
         "DBT_PROFILES_DIR": str(PROFILES_DIR),
         "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
         # dbt writes its own logs under the project unless told otherwise.

@@ -12,6 +12,7 @@ from lendflow.db import connect
 from lendflow.dbt import run_dbt
 from lendflow.services import local
 from lendflow.settings import Settings
+from python_steps import run as python_steps
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +42,12 @@ def run(settings: Settings, input_file: Path | None = None) -> RunResult:
     source = Path(input_file) if input_file else default_sample(settings)
     report = land_file(source, settings)
     log.info(report.summary())
-    run_dbt(["build"], settings)
+    # The Python steps write tables that dbt reads as sources: they run between landing and dbt.
+    # A new file refits everything (Python steps and dbt's fitted values: a full refresh);
+    # with nothing new, dbt's incremental models merge only what changed.
+    refit = report.rows_landed > 0
+    python_steps.run(settings, refit=refit)
+    run_dbt(["build", "--full-refresh"] if refit else ["build"], settings)
     with connect(settings) as conn:
         (count,) = conn.execute("select count(*) from marts.fct_loans").fetchone() or (0,)
     return RunResult(source, report, int(count))

@@ -2,28 +2,32 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from types import ModuleType
 
-from lendflow.services import kafka, postgres, spark
-from lendflow.services.base import ServiceStatus
+from lendflow.services import dashboard, kafka, postgres, spark
+from lendflow.services.base import ServiceError, ServiceStatus
 from lendflow.settings import Settings
 
-SERVICES: dict[str, ModuleType] = {"postgres": postgres, "kafka": kafka, "spark": spark}
+SERVICES: dict[str, ModuleType] = {"postgres": postgres, "kafka": kafka, "spark": spark, "dashboard": dashboard}
+# The dashboard needs built marts, so a bare `up` leaves it to `lendflow run` (or `up -s dashboard`).
+STARTED_BY_UP = ("postgres", "kafka", "spark")
 
 
-def _each(names: list[str] | None, action: Callable[[ModuleType], None]) -> None:
-    for name in names or list(SERVICES):
-        action(SERVICES[name])
+def _known(names: list[str]) -> list[str]:
+    unknown = [name for name in names if name not in SERVICES]
+    if unknown:
+        raise ServiceError(f"unknown service {', '.join(unknown)}; choose from {', '.join(SERVICES)}")
+    return names
 
 
 def up(settings: Settings, names: list[str] | None = None) -> None:
-    _each(names, lambda service: service.start(settings))
+    for name in _known(names or list(STARTED_BY_UP)):
+        SERVICES[name].start(settings)
 
 
 def down(settings: Settings, names: list[str] | None = None) -> None:
-    # Stop in reverse order of start.
-    for name in reversed(names or list(SERVICES)):
+    # Stop in reverse order of start: the dashboard before the database it reads.
+    for name in reversed(_known(names or list(SERVICES))):
         SERVICES[name].stop(settings)
 
 

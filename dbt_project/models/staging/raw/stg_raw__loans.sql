@@ -1,3 +1,5 @@
+{#- Batch-file loans: one row per landed line, typed, trimmed, spellings unified, with the
+    reason it cannot be used (loan_problem) or null. Nothing is dropped here. -#}
 with
 
 source as (
@@ -6,39 +8,56 @@ source as (
 
 ),
 
-renamed as (
+texts as (
 
     select
-        cast("Loan Id" as bigint) as loan_id,
-        trim("Customer Id") as customer_id,
-        trim("Emp Title") as emp_title,
-        trim("Emp Length") as emp_length,
-        trim("Home Ownership") as home_ownership,
-        cast("Annual Inc" as double precision) as annual_inc,
-        cast("Annual Inc Joint" as double precision) as annual_inc_joint,
-        trim("Verification Status") as verification_status,
-        trim("Zip Code") as zip_code,
-        trim("Addr State") as addr_state,
-        cast("Avg Cur Bal" as double precision) as avg_cur_bal,
-        cast("Tot Cur Bal" as double precision) as tot_cur_bal,
-        trim("Loan Status") as loan_status,
-        cast("Loan Amount" as double precision) as loan_amount,
-        trim("State") as state,
-        cast("Funded Amount" as double precision) as funded_amount,
-        trim("Term") as term,
-        cast("Int Rate" as double precision) as int_rate,
-        cast("Grade" as integer) as grade,
-        trim("Issue Date") as issue_date_text,
-        trim("Pymnt Plan") as pymnt_plan,
-        trim("Type") as type,
-        trim("Purpose") as purpose,
-        trim("Description") as description,
+        {%- for raw_name, name in raw_loan_columns() %}
+        {{ clean_text(adapter.quote(raw_name)) }} as {{ name }}_text,
+        {%- endfor %}
         _source_file,
+        _file_sha256,
         _row_number,
+        _batch_id,
         _landed_at
 
     from source
 
+),
+
+typed as (
+
+    select
+        {{ typed_loan_columns() }}
+        {%- for raw_name, name in raw_loan_columns() %}
+        {{ name }}_text,
+        {%- endfor %}
+        _source_file,
+        _file_sha256,
+        _row_number,
+        _landed_at
+
+    from texts
+
+),
+
+final as (
+
+    select
+        'batch' as record_source,
+        {%- for raw_name, name in raw_loan_columns() if name not in ('term', 'pymnt_plan') %}
+        {{ name }},
+        {%- endfor %}
+        term_months,
+        pymnt_plan,
+        emp_title_text as emp_title_raw,
+        {{ loan_problem() }} as loan_problem,
+        cast(_source_file as {{ dbt.type_string() }}) as source_file,
+        _file_sha256 as file_sha256,
+        _row_number as source_row_number,
+        _landed_at as landed_at
+
+    from typed
+
 )
 
-select * from renamed
+select * from final

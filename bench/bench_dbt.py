@@ -1,0 +1,106 @@
+"""Benchmark: full `dbt build` on 1,000,000 generated loans vs an incremental run after 10,000 events.
+
+    LENDFLOW_PG_DB=lendflow_dbt .venv/bin/python bench/bench_dbt.py [--rows 1000000] [--events 10000]
+
+The database named by LENDFLOW_PG_DB is dropped and recreated (never the default `lendflow`).
+Steps: land the generated Parquet file, run the Python steps, time `dbt build --full-refresh`
+(the baseline), store N stream events in raw.loan_events as the consumer does, time `dbt build`
+again (the incremental run), and print both side by side with the ratio to the baseline.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import psycopg
+import pyarrow.parquet as pq
+from psycopg import sql
+from rich.console import Console
+from rich.table import Table
+
+from ingestion.land import land_file
+from ingestion.raw_tables import ensure_raw_tables
+from lendflow import settings as config
+from lendflow.dbt import run_dbt
+from lendflow.generate import write_sample
+from lendflow.services import postgres
+from lendflow.settings import Settings
+from python_steps import run as python_steps
+
+TOPIC = "loans_bench"
+
+
+def timed(label: str, step: Callable[[], object], results: list[tuple[str, float]]) -> None:
+    start = time.perf_counter()
+    step()
+    results.append((label, time.perf_counter() - start))
+    Console(stderr=True).print(f"{label}: {results[-1][1]:.1f} s")
+
+
+def fresh_database(settings: Settings) -> None:
+    admin_dsn = settings.pg_dsn.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(settings.pg_db)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.pg_db)))
+
+
+def store_events(settings: Settings, stream_parquet: Path, events: int) -> None:
+    """The stream sample's loans as JSON messages, stored the way the consumer stores them."""
+    records = pq.read_table(stream_parquet).slice(0, events).to_pylist()
+    with psycopg.connect(settings.pg_dsn) as conn:
+        ensure_raw_tables(conn)
+        with (
+            conn.cursor() as cursor,
+            cursor.copy(
+                "copy raw.loan_events (topic, kafka_partition, kafka_offset, message_value, message_timestamp)"
+                " from stdin"
+            ) as copy,
+        ):
+            for offset, record in enumerate(records):
+                copy.write_row((TOPIC, offset % 3, offset, json.dumps(record), "now"))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--seed", type=int, default=42)
+    args = parser.parse_args()
+    if os.environ.get("LENDFLOW_PG_DB", "lendflow") == "lendflow":
+        parser.error("set LENDFLOW_PG_DB to a database of its own: this script drops and recreates it")
+    settings = config.load()
+    postgres.start(settings)
+    sample = settings.data_dir / f"bench-{args.rows}-seed{args.seed}"
+    if not (sample / "stream.parquet").exists():
+        write_sample(sample, rows=args.rows, seed=args.seed, stream_rows=args.events)
+    fresh_database(settings)
+
+    setup: list[tuple[str, float]] = []
+    timed(f"land {args.rows:,} loans (Parquet)", lambda: land_file(sample / "loans.parquet", settings), setup)
+    timed("python steps (titles, lambdas)", lambda: python_steps.run(settings), setup)
+    builds: list[tuple[str, float]] = []
+    timed("full dbt build (--full-refresh)", lambda: run_dbt(["build", "--full-refresh"], settings), builds)
+    timed(f"store {args.events:,} stream events", lambda: store_events(settings, sample / "stream.parquet",
+                                                                        args.events), setup)  # fmt: skip
+    timed(f"incremental dbt build after {args.events:,} events", lambda: run_dbt(["build"], settings), builds)
+
+    table = Table(title=f"dbt on PostgreSQL, {args.rows:,} loans (baseline: the full build)")
+    for column in ("run", "seconds", "ratio to full build"):
+        table.add_column(column)
+    baseline = builds[0][1]
+    for label, seconds in builds:
+        table.add_row(label, f"{seconds:.1f}", f"{seconds / baseline:.3f}")
+    for label, seconds in setup:
+        table.add_row(f"[dim]{label}[/dim]", f"{seconds:.1f}", "")
+    Console().print(table)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+{#- The usable records of every loan, ranked by the declared precedence: a stream event
+    beats a file (it is newer news about the loan), then the latest event or landed file,
+    then the highest position (Kafka offset or row number). Rank 1 is the record kept;
+    the others are superseded (counted by the reconciliation test). Incremental: only the
+    loans that received a record since the last run are ranked again. -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='record_ref',
+        incremental_strategy='merge',
+        on_schema_change='fail',
+    )
+}}
+with
+
+int_loan_records_validated as (
+
+    select * from {{ ref('int_loan_records_validated') }}
+
+),
+
+usable as (
+
+    select * from int_loan_records_validated
+    where quarantine_reason is null
+    {% if is_incremental() %}
+        and loan_id in (
+            select loan_id from int_loan_records_validated
+            where dbt_loaded_at > {{ watermark_literal('dbt_loaded_at', this) }}
+        )
+    {% endif %}
+
+),
+
+-- the ranking sorts narrow rows; the wide records join back afterwards
+ranks as (
+
+    select
+        record_ref,
+        row_number() over (
+            partition by loan_id
+            order by
+                case when record_source = 'stream' then 1 else 0 end desc,
+                precedence_time desc,
+                precedence_position desc,
+                record_ref desc
+        ) as precedence_rank
+
+    from usable
+
+),
+
+final as (
+
+    select
+        usable.*,
+        ranks.precedence_rank,
+        {{ run_timestamp() }} as dbt_ranked_at
+
+    from usable
+    inner join ranks
+        on usable.record_ref = ranks.record_ref
+
+)
+
+select * from final

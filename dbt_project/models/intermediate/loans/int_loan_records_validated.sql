@@ -1,0 +1,113 @@
+{#- Every record from both sources (files and stream) in one shape, with the reason it is
+    quarantined (or null) and the keys that decide which record of a loan wins.
+    Incremental: a run adds only the records landed since the last one (per source). -#}
+{{
+    config(
+        materialized='incremental',
+        unique_key='record_ref',
+        incremental_strategy='merge',
+        on_schema_change='fail',
+    )
+}}
+with
+
+stg_raw__loans as (
+
+    select * from {{ ref('stg_raw__loans') }}
+
+),
+
+stg_raw__loan_events as (
+
+    select * from {{ ref('stg_raw__loan_events') }}
+
+),
+
+state_names as (
+
+    select * from {{ ref('state_names') }}
+
+),
+
+{%- set loan_columns = [
+    'loan_id', 'customer_id', 'emp_title', 'emp_title_raw', 'emp_length', 'home_ownership',
+    'annual_inc', 'annual_inc_joint', 'verification_status', 'zip_code', 'addr_state',
+    'avg_cur_bal', 'tot_cur_bal', 'loan_status', 'loan_amount', 'state', 'funded_amount',
+    'term_months', 'int_rate', 'grade', 'issue_date', 'pymnt_plan', 'loan_type', 'purpose',
+    'description', 'loan_problem', 'landed_at',
+] %}
+
+batch_records as (
+
+    select
+        record_source,
+        {%- for column in loan_columns %}
+        {{ column }},
+        {%- endfor %}
+        {{ dbt.concat(["'file:'", 'source_file', "'#row='", dbt.safe_cast('source_row_number', dbt.type_string())]) }}
+            as record_ref,
+        -- precedence inside a source: the latest landed file, then the highest row number
+        landed_at as precedence_time,
+        source_row_number as precedence_position,
+        file_sha256
+
+    from stg_raw__loans
+    {% if is_incremental() %}
+    -- a file lands whole, once: the files not seen yet
+    where coalesce(file_sha256 not in {{ values_literal('file_sha256', this) }}, true)
+    {% endif %}
+
+),
+
+stream_records as (
+
+    select
+        record_source,
+        {%- for column in loan_columns %}
+        {{ column }},
+        {%- endfor %}
+        {{ dbt.concat([
+            "'kafka:'", 'topic', "'/'",
+            dbt.safe_cast('kafka_partition', dbt.type_string()), "'/'",
+            dbt.safe_cast('kafka_offset', dbt.type_string()),
+        ]) }} as record_ref,
+        -- the latest event wins: Kafka's timestamp, then the offset (one loan id keeps to
+        -- one partition, so offsets order its events)
+        coalesce(message_timestamp, landed_at) as precedence_time,
+        kafka_offset as precedence_position,
+        cast(null as {{ dbt.type_string() }}) as file_sha256
+
+    from stg_raw__loan_events
+    {% if is_incremental() %}
+    -- the consumer's latest batch is read again (merged, so counted once): a message that
+    -- committed in the same instant as the last run's newest is never missed
+    where landed_at >= {{ watermark_literal('landed_at', "(select landed_at from " ~ this ~ " where record_source = 'stream') as stream") }}
+    {% endif %}
+
+),
+
+unioned as (
+
+    select * from batch_records
+    union all
+    select * from stream_records
+
+),
+
+final as (
+
+    select
+        unioned.*,
+        {{ run_timestamp() }} as dbt_loaded_at,
+        case
+            when unioned.loan_problem is not null then unioned.loan_problem
+            when state_names.state_code is null then 'unknown_addr_state'
+        end as quarantine_reason
+
+    from unioned
+    left join state_names
+        on unioned.addr_state = state_names.state_code
+
+)
+
+select * from final

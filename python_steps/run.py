@@ -1,0 +1,142 @@
+"""The edge of the Python steps: read raw, call the pure functions, write python_steps.* tables."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import psycopg
+
+from ingestion.raw_tables import ensure_raw_tables
+from lendflow.db import connect
+from lendflow.settings import Settings
+from python_steps.titles import TitleMapping, canonical_titles
+from python_steps.transforms import TRANSFORMED_COLUMNS, FittedParameter, fit_yeo_johnson
+
+log = logging.getLogger(__name__)
+
+SCHEMA = "python_steps"
+RAW_NAMES = {"emp_title": "Emp Title", "avg_cur_bal": "Avg Cur Bal", "tot_cur_bal": "Tot Cur Bal"}
+
+_DDL = (
+    f"create schema if not exists {SCHEMA}",
+    f"""create table if not exists {SCHEMA}.emp_title_map (
+        raw_title text primary key,
+        canonical_title text not null,
+        cluster_key text not null,
+        fitted_at timestamptz not null default now())""",
+    f"""create table if not exists {SCHEMA}.fitted_transforms (
+        column_name text not null,
+        method text not null,
+        parameter_name text not null,
+        parameter_value double precision not null,
+        fitted_rows bigint not null,
+        fitted_at timestamptz not null default now(),
+        primary key (column_name, method, parameter_name))""",
+)
+
+
+@dataclass(frozen=True)
+class StepsReport:
+    titles: int
+    canonical_titles: int
+    parameters: list[FittedParameter]
+
+    def summary(self) -> str:
+        fitted = ", ".join(
+            f"{p.column_name} {p.method} {p.parameter_name}={p.parameter_value:.4f}" for p in self.parameters
+        )
+        return f"{self.titles:,} titles -> {self.canonical_titles:,} canonical; {fitted}"
+
+
+def _as_float(text: object) -> float | None:
+    try:
+        value = float(str(text))
+    except (TypeError, ValueError):
+        return None
+    return value if np.isfinite(value) and value >= 0 else None
+
+
+def _stream_values(conn: psycopg.Connection) -> Iterator[dict[str, object]]:
+    """The JSON objects of the stream (anything else is quarantined by dbt, not used here)."""
+    with conn.cursor(name="stream_values") as cursor:
+        cursor.execute("select message_value from raw.loan_events")
+        for (value,) in cursor:
+            try:
+                parsed = json.loads(value) if value else None
+            except ValueError:
+                continue
+            if isinstance(parsed, dict):
+                yield parsed
+
+
+def read_inputs(conn: psycopg.Connection) -> tuple[Counter[str], dict[str, list[float | None]]]:
+    """Title counts and balance values of every landed record, files and stream."""
+    titles: Counter[str] = Counter()
+    for title, count in conn.execute('select "Emp Title", count(*) from raw.loans group by 1'):
+        if title is not None:
+            titles[title] += count
+    balances: dict[str, list[float | None]] = {column: [] for column in TRANSFORMED_COLUMNS}
+    with conn.cursor(name="balances") as cursor:
+        cursor.execute('select "Avg Cur Bal", "Tot Cur Bal" from raw.loans')
+        for avg, total in cursor:
+            balances["avg_cur_bal"].append(_as_float(avg))
+            balances["tot_cur_bal"].append(_as_float(total))
+    for record in _stream_values(conn):
+        title = record.get(RAW_NAMES["emp_title"])
+        if isinstance(title, str):
+            titles[title] += 1
+        for column in TRANSFORMED_COLUMNS:
+            balances[column].append(_as_float(record.get(RAW_NAMES[column])))
+    return titles, balances
+
+
+def write_outputs(
+    conn: psycopg.Connection, mappings: list[TitleMapping], parameters: list[FittedParameter], *, refit: bool
+) -> None:
+    """Store both results in one transaction: dbt sees the old or the new version, never half.
+
+    Without ``refit`` what is stored stays (a title keeps its canonical title, a lambda its
+    value) and only new titles are added, so incremental dbt runs never see a fitted value
+    change under rows they already wrote. ``refit`` replaces everything (with a full refresh).
+    """
+    if refit:
+        conn.execute(f"truncate {SCHEMA}.emp_title_map, {SCHEMA}.fitted_transforms")
+    with conn.cursor() as cursor:
+        cursor.execute("create temporary table new_titles (raw_title text, canonical_title text, cluster_key text)")
+        with cursor.copy("copy new_titles (raw_title, canonical_title, cluster_key) from stdin") as copy:
+            for m in mappings:
+                copy.write_row((m.raw_title, m.canonical_title, m.cluster_key))
+        cursor.execute(
+            f"insert into {SCHEMA}.emp_title_map (raw_title, canonical_title, cluster_key)"
+            " select raw_title, canonical_title, cluster_key from new_titles on conflict (raw_title) do nothing"
+        )
+        cursor.execute("drop table new_titles")
+        cursor.executemany(
+            f"insert into {SCHEMA}.fitted_transforms (column_name, method, parameter_name, parameter_value,"
+            " fitted_rows) values (%s, %s, %s, %s, %s) on conflict do nothing",
+            [(p.column_name, p.method, p.parameter_name, p.parameter_value, p.fitted_rows) for p in parameters],
+        )
+
+
+def ensure_tables(conn: psycopg.Connection) -> None:
+    for ddl in _DDL:
+        conn.execute(ddl)
+
+
+def run(settings: Settings, *, refit: bool = True) -> StepsReport:
+    """Fit both steps on everything landed so far and store their tables (see write_outputs for refit)."""
+    with connect(settings) as conn:
+        ensure_raw_tables(conn)
+        ensure_tables(conn)
+        titles, balances = read_inputs(conn)
+        mappings = canonical_titles(titles)
+        parameters = [fit_yeo_johnson(column, values) for column, values in balances.items() if len(values) >= 3]
+        write_outputs(conn, mappings, parameters, refit=refit)
+    report = StepsReport(len(mappings), len({m.canonical_title for m in mappings}), parameters)
+    log.info("python steps: %s", report.summary())
+    return report

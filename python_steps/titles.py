@@ -1,0 +1,134 @@
+"""Canonical employment titles: free text clustered with rapidfuzz.
+
+"RN", "registered nurse" and "Registered Nurse " become one title. Two passes:
+
+1. A normal form per title (lower case, punctuation out, common abbreviations spelled out),
+   so spellings that differ only in case, spacing, punctuation or abbreviation share a key.
+2. Rare keys (typos such as "property manger") join the most similar frequent key when
+   rapidfuzz's ratio reaches ``min_score`` and their level tokens ("ii", "3") agree, so
+   "Engineer I" and "Engineer II" stay apart.
+"""
+
+from __future__ import annotations
+
+import re
+import string
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+from rapidfuzz import fuzz, process
+
+# Whole-token abbreviations spelled out; kept small and unsurprising on purpose.
+ABBREVIATIONS: Mapping[str, str] = {
+    "rn": "registered nurse",
+    "lpn": "licensed practical nurse",
+    "cna": "certified nursing assistant",
+    "sr": "senior",
+    "jr": "junior",
+    "mgr": "manager",
+    "asst": "assistant",
+    "supv": "supervisor",
+    "supvr": "supervisor",
+    "rep": "representative",
+    "dir": "director",
+    "vp": "vice president",
+    "ceo": "chief executive officer",
+    "acct": "account",
+    "tech": "technician",
+}
+# Tokens shown in capitals in a canonical title.
+ACRONYMS = frozenset({"it", "hr", "cfo", "coo", "cto", "ii", "iii", "iv", "us", "usa", "ups", "llc", "qa"})
+LEVEL_TOKENS = frozenset({"i", "ii", "iii", "iv", "v", "1", "2", "3", "4", "5"})
+UNKNOWN_KEY = ""
+_PUNCTUATION = re.compile(r"[^\w\s]+")
+
+
+@dataclass(frozen=True)
+class TitleMapping:
+    raw_title: str
+    canonical_title: str
+    cluster_key: str
+
+
+def trim_title(raw: str) -> str:
+    """Trim as SQL's trim() does (spaces only), so the map joins on the same text."""
+    return raw.strip(" ")
+
+
+def normalise_title(raw: str) -> str:
+    """The clustering key of a title: lower case, no punctuation, abbreviations spelled out."""
+    tokens = _PUNCTUATION.sub(" ", raw.lower()).split()
+    expanded = " ".join(ABBREVIATIONS.get(token, token) for token in tokens)
+    return expanded
+
+
+def display_title(key: str) -> str:
+    """How a canonical title is shown: words capitalised, acronyms in capitals."""
+    return " ".join(word.upper() if word in ACRONYMS else string.capwords(word) for word in key.split())
+
+
+def _levels(key: str) -> frozenset[str]:
+    return frozenset(token for token in key.split() if token in LEVEL_TOKENS)
+
+
+def merge_rare_keys(key_counts: Mapping[str, int], min_count: int = 3, min_score: float = 92.0) -> dict[str, str]:
+    """Map every key to its cluster key: frequent keys to themselves, rare ones to the most
+    similar frequent key when close enough (else to themselves).
+
+    Candidates share the first or the last word with the rare key (a typo rarely hits both),
+    which keeps a million-row sample to seconds instead of comparing every pair.
+    """
+    # Most frequent first, then alphabetical: extractOne keeps the first best, so ties are stable.
+    frequent = sorted((k for k, n in key_counts.items() if n >= min_count and k), key=lambda k: (-key_counts[k], k))
+    order = {key: position for position, key in enumerate(frequent)}
+    # (first or last word, level tokens) -> frequent keys, most frequent first
+    by_word: dict[tuple[int, str, frozenset[str]], list[str]] = defaultdict(list)
+    for key in frequent:
+        words, levels = key.split(), _levels(key)
+        by_word[(0, words[0], levels)].append(key)
+        by_word[(1, words[-1], levels)].append(key)
+    mapping = {key: key for key in key_counts}
+    for key, count in key_counts.items():
+        if count >= min_count or not key:
+            continue
+        words, levels = key.split(), _levels(key)
+        found = [
+            match
+            for pool in (by_word.get((0, words[0], levels)), by_word.get((1, words[-1], levels)))
+            if pool and (match := process.extractOne(key, pool, scorer=fuzz.ratio, score_cutoff=min_score))
+        ]
+        if found:
+            mapping[key] = min(found, key=lambda match: (-match[1], order[match[0]]))[0]
+    return mapping
+
+
+def canonical_titles(
+    title_counts: Mapping[str, int], min_count: int = 3, min_score: float = 92.0
+) -> list[TitleMapping]:
+    """The title map: each distinct trimmed raw title -> its canonical title.
+
+    ``title_counts`` counts loans per raw title (as it arrived); blank titles are left out
+    (missing titles are imputed by the SQL policy, not here).
+    """
+    trimmed: Counter[str] = Counter()
+    for raw, count in title_counts.items():
+        title = trim_title(raw)
+        if title:
+            trimmed[title] += count
+    key_of = {title: normalise_title(title) for title in trimmed}
+    key_counts: Counter[str] = Counter()
+    for title, key in key_of.items():
+        key_counts[key] += trimmed[title]
+    cluster_of = merge_rare_keys(key_counts, min_count=min_count, min_score=min_score)
+    mappings = []
+    for title in sorted(trimmed):
+        cluster = cluster_of[key_of[title]]
+        canonical = display_title(cluster) if cluster else title
+        mappings.append(TitleMapping(title, canonical, cluster))
+    return mappings
+
+
+def count_titles(titles: Iterable[str | None]) -> Counter[str]:
+    """Loans per raw title, missing ones left out."""
+    return Counter(title for title in titles if title is not None)

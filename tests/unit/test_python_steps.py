@@ -1,0 +1,82 @@
+"""The Python steps' pure functions: title clustering and the Yeo-Johnson fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from scipy import stats
+
+from python_steps.titles import canonical_titles, display_title, merge_rare_keys, normalise_title, trim_title
+from python_steps.transforms import clean_values, fit_yeo_johnson, yeo_johnson
+
+
+def _canonical(counts: dict[str, int]) -> dict[str, str]:
+    return {m.raw_title: m.canonical_title for m in canonical_titles(counts)}
+
+
+def test_nurse_spellings_share_one_canonical_title() -> None:
+    mapped = _canonical({"RN": 20, "registered nurse": 5, "Registered Nurse ": 30, "Registered Nurse": 40})
+    assert set(mapped.values()) == {"Registered Nurse"}
+    # the map is keyed by the title trimmed as SQL's trim() does
+    assert "Registered Nurse " not in mapped and "Registered Nurse" in mapped
+
+
+def test_a_rare_typo_joins_the_frequent_title_it_misspells() -> None:
+    mapped = _canonical({"Property Manager": 50, "property manger": 1, "Teacher": 10})
+    assert mapped["property manger"] == "Property Manager"
+    assert mapped["Teacher"] == "Teacher"
+
+
+def test_levels_keep_titles_apart() -> None:
+    mapped = _canonical({"Engineer II": 10, "Engineer I": 1, "Engineer III": 10})
+    assert mapped["Engineer I"] == "Engineer I"
+    assert mapped["Engineer II"] == "Engineer II"
+
+
+def test_distinct_rare_titles_are_not_merged() -> None:
+    mapped = _canonical({"Teacher": 50, "Welder": 1})
+    assert mapped["Welder"] == "Welder"
+
+
+def test_blank_titles_are_left_to_the_sql_imputation() -> None:
+    assert _canonical({"   ": 3, "": 2}) == {}
+
+
+@pytest.mark.parametrize(
+    ("raw", "key"),
+    [("  RN ", "registered nurse"), ("Sr. Mgr, IT", "senior manager it"), ("VP-Sales", "vice president sales")],
+)
+def test_normal_form(raw: str, key: str) -> None:
+    assert normalise_title(raw) == key
+
+
+def test_display_title_capitalises_and_keeps_acronyms() -> None:
+    assert display_title("senior manager it") == "Senior Manager IT"
+
+
+def test_trim_is_spaces_only_like_sql() -> None:
+    assert trim_title(" a b\t ") == "a b\t"
+
+
+def test_merge_is_deterministic_on_ties() -> None:
+    counts = {"managr": 1, "manager": 5, "manage": 5}
+    assert merge_rare_keys(counts) == merge_rare_keys(dict(reversed(list(counts.items()))))
+
+
+def test_yeo_johnson_lambda_matches_scipy_and_reduces_skew() -> None:
+    rng = np.random.default_rng(3)
+    values = rng.lognormal(9, 1.2, 5_000)
+    fitted = fit_yeo_johnson("tot_cur_bal", [*values.tolist(), None, float("nan")])
+    assert fitted.fitted_rows == 5_000
+    assert fitted.parameter_value == pytest.approx(float(stats.yeojohnson_normmax(values)))
+    transformed = yeo_johnson(values, fitted.parameter_value)
+    assert abs(stats.skew(transformed)) < abs(stats.skew(values)) / 10
+
+
+def test_fit_refuses_too_few_values() -> None:
+    with pytest.raises(ValueError, match="at least 3"):
+        fit_yeo_johnson("avg_cur_bal", [1.0, None, 1.0])
+
+
+def test_clean_values_drops_missing_and_infinite() -> None:
+    assert clean_values([1.0, None, float("inf"), 2.0]).tolist() == [1.0, 2.0]
