@@ -19,6 +19,8 @@ state under ``LENDFLOW_HOME`` (git-ignored).
 |                           |                                 | role (see ROLES); external servers only |
 | LENDFLOW_DASHBOARD_PORT   | 8050                            | port the dashboard serves on            |
 | LENDFLOW_AIRFLOW_PORT     | 58080                           | port of the local Airflow API server    |
+| LENDFLOW_SPARK_HOME       | $LENDFLOW_HOME/spark            | Spark warehouse, Derby metastore and    |
+|                           |                                 | checkpoints (one per run in tests)      |
 """
 
 from __future__ import annotations
@@ -67,6 +69,7 @@ class Settings:
     dashboard_port: int
     airflow_port: int
     role_dsn_overrides: dict[str, str]
+    spark_home_override: Path | None = None
 
     # --- where state lives -------------------------------------------------
     @property
@@ -93,7 +96,17 @@ class Settings:
 
     @property
     def spark_home(self) -> Path:
-        return self.home / "spark"
+        return self.spark_home_override or self.home / "spark"
+
+    @property
+    def spark_packages_dir(self) -> Path:
+        """Ivy's cache of Spark packages from Maven Central: downloaded once, shared by every Spark home."""
+        return self.home / "spark-packages"
+
+    @property
+    def spark_checkpoints_dir(self) -> Path:
+        """Structured Streaming checkpoints (Kafka offsets landed into Spark staging)."""
+        return self.spark_home / "checkpoints"
 
     @property
     def spark_warehouse_dir(self) -> Path:
@@ -194,4 +207,7 @@ def load() -> Settings:
             for role in ROLES
             if os.environ.get(f"LENDFLOW_{role.upper()}_DSN")
         },
+        spark_home_override=Path(os.environ["LENDFLOW_SPARK_HOME"]).resolve()
+        if os.environ.get("LENDFLOW_SPARK_HOME")
+        else None,
     )

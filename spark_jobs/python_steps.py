@@ -1,0 +1,83 @@
+"""The Python steps (python_steps/) for the spark target: the same pure functions, fed from
+Spark staging, their tables written to Spark's `python_steps` schema (the dbt source).
+
+Inputs are read in the order PostgreSQL's `lendflow python-steps` meets them (files in landing
+order, rows in file order, then the stream by partition and offset), so the fitted numbers are
+the same on both engines for the same input.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections import Counter
+from typing import TYPE_CHECKING
+
+from python_steps.run import RAW_NAMES, SCHEMA, StepsReport, _as_float
+from python_steps.titles import canonical_titles
+from python_steps.transforms import TRANSFORMED_COLUMNS, fit_yeo_johnson
+from spark_jobs.staging import ensure_raw_tables
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+log = logging.getLogger(__name__)
+
+
+def read_inputs(spark: SparkSession) -> tuple[Counter[str], dict[str, list[float | None]]]:
+    """Title counts and balance values of every record in Spark staging, files and stream."""
+    titles: Counter[str] = Counter()
+    balances: dict[str, list[float | None]] = {column: [] for column in TRANSFORMED_COLUMNS}
+    rows = spark.sql(
+        "select `Emp Title`, `Avg Cur Bal`, `Tot Cur Bal` from raw.loans order by _landed_at, _file_sha256, _row_number"
+    ).toLocalIterator()
+    for title, avg, total in rows:
+        if title is not None:
+            titles[title] += 1
+        balances["avg_cur_bal"].append(_as_float(avg))
+        balances["tot_cur_bal"].append(_as_float(total))
+    values = spark.sql("select message_value from raw.loan_events order by topic, kafka_partition, kafka_offset")
+    for (value,) in values.toLocalIterator():
+        try:
+            record = json.loads(value) if value else None
+        except ValueError:
+            continue
+        if not isinstance(record, dict):
+            continue
+        title = record.get(RAW_NAMES["emp_title"])
+        if isinstance(title, str):
+            titles[title] += 1
+        for column in TRANSFORMED_COLUMNS:
+            balances[column].append(_as_float(record.get(RAW_NAMES[column])))
+    return titles, balances
+
+
+def run(spark: SparkSession) -> StepsReport:
+    """Fit both steps on Spark staging and replace python_steps.emp_title_map / fitted_transforms."""
+    ensure_raw_tables(spark)
+    titles, balances = read_inputs(spark)
+    mappings = canonical_titles(titles)
+    parameters = [fit_yeo_johnson(column, values) for column, values in balances.items() if len(values) >= 3]
+    spark.sql(f"create schema if not exists {SCHEMA}")
+    title_rows = [(m.raw_title, m.canonical_title, m.cluster_key) for m in mappings]
+    (
+        spark.createDataFrame(title_rows, "raw_title string, canonical_title string, cluster_key string")
+        .selectExpr("*", "current_timestamp() as fitted_at")
+        .write.mode("overwrite")
+        .format("parquet")
+        .saveAsTable(f"{SCHEMA}.emp_title_map")
+    )
+    parameter_rows = [(p.column_name, p.method, p.parameter_name, p.parameter_value, p.fitted_rows) for p in parameters]
+    (
+        spark.createDataFrame(
+            parameter_rows,
+            "column_name string, method string, parameter_name string, parameter_value double, fitted_rows bigint",
+        )
+        .selectExpr("*", "current_timestamp() as fitted_at")
+        .write.mode("overwrite")
+        .format("parquet")
+        .saveAsTable(f"{SCHEMA}.fitted_transforms")
+    )
+    report = StepsReport(len(mappings), len({m.canonical_title for m in mappings}), parameters)
+    log.info("python steps on Spark: %s", report.summary())
+    return report

@@ -1,0 +1,327 @@
+"""The warehouse on Spark: staging, the dbt spark target, parity with PostgreSQL, the questions
+two ways, the ML encoders and the Parquet/JDBC export, against real Spark, PostgreSQL and Kafka.
+
+One Spark home (warehouse + Derby metastore + checkpoints) per test session in a temporary
+folder, so a run never fights another over a Derby lock; one JVM for the whole module (dbt
+runs in-process and reuses the session, as dbt-spark's session method does); one build per
+engine from the same input: the generated sample file and its stream sample on a fresh topic.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+
+from ingestion.land import land_file
+from lendflow.dbt import DbtError, dbt_env, run_dbt
+from lendflow.settings import DBT_PROJECT_DIR, PROFILES_DIR, Settings
+from spark_jobs.compare import normalise, row_differences
+
+pytestmark = [pytest.mark.spark, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
+
+# Columns that legitimately differ between two landings of the same input (when, which run).
+LINEAGE_TYPES = {"timestamp with time zone", "timestamp without time zone", "uuid"}
+LINEAGE_NAMES = ("batch_id", "landed_at", "fitted_at", "invocation", "run_started", "generated_at")
+# Row keys of the marts (others are compared as sorted row lists).
+MART_KEYS: dict[str, tuple[str, ...]] = {
+    "fct_loans": ("loan_id",),
+    "dim_states": ("state_code",),
+    "lookup_values": ("column_name", "kind", "context", "original_value"),
+    "rpt_defaults_by_emp_length_income": ("emp_length", "income_band"),
+    "rpt_funding_gap_by_grade": ("letter_grade",),
+    "rpt_verified_amount_by_state": ("addr_state",),
+    "rpt_issue_gap_by_grade": ("letter_grade",),
+    "rpt_amount_change_by_state_grade": ("addr_state", "letter_grade"),
+}
+
+
+@dataclass
+class Warehouses:
+    pg: Settings
+    spark_settings: Settings
+    spark: Any  # pyspark.sql.SparkSession
+    topic: str
+    loans_file: Path
+    work: Path
+    pg_build_failures: list[str] = dataclasses.field(default_factory=list)
+    spark_build_failures: list[str] = dataclasses.field(default_factory=list)
+    spark_unit_test_failures: list[str] = dataclasses.field(default_factory=list)
+
+
+def _dbt_in_process(args: list[str], settings: Settings, target: str) -> list[str]:
+    """dbt in this process (dbt-spark's session method then reuses our SparkSession); failed nodes."""
+    from dbt.cli.main import dbtRunner
+
+    saved = dict(os.environ)
+    os.environ.update(dbt_env(settings, target))
+    try:
+        result = dbtRunner().invoke([*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR)])
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    if result.exception is not None:
+        return [f"dbt crashed: {result.exception}"]
+    runs: Any = result.result or []
+    passed = ("success", "pass", "no-op")  # no-op: the dashboard exposure
+    return [f"{r.node.unique_id}: {r.status} {r.message}" for r in runs if str(r.status) not in passed]
+
+
+@pytest.fixture(scope="session")
+def staged(
+    postgres: Settings, kafka: Settings, small_sample: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Warehouses]:
+    """The same input landed into both engines (one file, one topic), Python steps run on each."""
+    from lendflow.services import spark as spark_service
+    from python_steps import run as pg_python_steps
+    from spark_jobs import python_steps as spark_python_steps
+    from spark_jobs import staging
+    from streaming.consumer import consume
+    from streaming.producer import produce
+
+    work = tmp_path_factory.mktemp("spark")
+    spark_settings = dataclasses.replace(postgres, spark_home_override=work / "spark-home")
+    topic = f"lendflow-spark-{uuid.uuid4().hex[:8]}"
+    loans_file = small_sample / "loans.csv"
+
+    land_file(loans_file, postgres, progress=False)
+    produce(small_sample / "stream.csv", postgres, topic, progress=False)
+    consume(postgres, topic, group=f"g-{topic}", progress=False, idle_timeout=30)
+    pg_python_steps.run(postgres)
+
+    spark = spark_service.session(spark_settings)
+    staging.stage_file(spark, loans_file, spark_settings, progress=False)
+    staging.stage_topic(spark, spark_settings, topic)
+    spark_python_steps.run(spark)
+    yield Warehouses(postgres, spark_settings, spark, topic, loans_file, work)
+    spark.stop()
+
+
+@pytest.fixture(scope="session")
+def warehouses(staged: Warehouses) -> Warehouses:
+    """One `dbt build` per engine on the staged input (failures recorded, not raised).
+
+    dbt's unit tests run apart, after the build (`dbt test -s test_type:unit`): they need no
+    data, and one that fails on an engine must not skip every model downstream of it, which
+    would hide what the parity tests are here to show.
+    """
+    work = staged.work
+    dirs = ["--target-path", str(work / "target-{}"), "--log-path", str(work / "logs-{}")]
+    pg_dirs, spark_dirs = [d.format("pg") for d in dirs], [d.format("spark") for d in dirs]
+    try:
+        run_dbt(["build", "--exclude", "test_type:unit", *pg_dirs], staged.pg)
+    except DbtError as error:
+        staged.pg_build_failures = [f"{error} (see {work / 'logs-pg'})"]
+    staged.spark_build_failures = _dbt_in_process(
+        ["build", "--exclude", "test_type:unit", *spark_dirs], staged.spark_settings, "spark"
+    )
+    staged.spark_unit_test_failures = _dbt_in_process(
+        ["test", "--select", "test_type:unit", *spark_dirs], staged.spark_settings, "spark"
+    )
+    return staged
+
+
+def _pg_rows(settings: Settings, query: str) -> list[dict[str, Any]]:
+    with psycopg.connect(settings.pg_dsn) as conn, conn.cursor() as cursor:
+        cursor.execute(query)
+        names = [d.name for d in cursor.description or []]
+        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _spark_rows(spark: Any, table: str) -> list[dict[str, Any]]:
+    return [row.asDict() for row in spark.table(table).collect()]
+
+
+# --- Spark staging -----------------------------------------------------------
+def test_spark_staging_counts_equal_postgres(staged: Warehouses) -> None:
+    w = staged
+    pg_loans = _pg_rows(w.pg, "select _file_sha256 as sha, count(*) as n from raw.loans group by 1")
+    spark_loans = w.spark.sql("select _file_sha256 as sha, count(*) as n from raw.loans group by 1").collect()
+    assert {r["sha"]: r["n"] for r in pg_loans} == {r["sha"]: r["n"] for r in spark_loans}
+    assert sum(r["n"] for r in pg_loans) == 2_000
+
+    pg_events = _pg_rows(w.pg, f"select count(*) as n from raw.loan_events where topic = '{w.topic}'")[0]["n"]
+    spark_events = w.spark.sql(f"select count(*) from raw.loan_events where topic = '{w.topic}'").collect()[0][0]
+    assert spark_events == pg_events > 500  # 500 loans + the EOF markers
+
+
+def test_spark_staging_keeps_text_untouched_and_lands_once(staged: Warehouses) -> None:
+    from spark_jobs import staging
+
+    w = staged
+    query = "select `Loan Id` as id, `Term` as term, `Annual Inc` as inc from raw.loans"
+    spark_rows = {r["id"]: (r["term"], r["inc"]) for r in w.spark.sql(query).collect()}
+    pg_rows = {r["id"]: (r["term"], r["inc"]) for r in _pg_rows(w.pg, query.replace("`", '"'))}
+    assert spark_rows == pg_rows  # " 36 months" keeps its leading space on both
+
+    again = staging.stage_file(w.spark, w.loans_file, w.spark_settings, progress=False)
+    assert again.skipped
+    assert staging.stage_topic(w.spark, w.spark_settings, w.topic).rows_landed == 0
+    assert w.spark.sql("select count(*) from raw.loans").collect()[0][0] == 2_000
+
+
+# --- dbt on Spark and parity ---------------------------------------------------
+def test_dbt_build_on_the_spark_target_passes(warehouses: Warehouses) -> None:
+    assert warehouses.spark_build_failures == []
+
+
+def test_dbt_unit_tests_pass_on_the_spark_target(warehouses: Warehouses) -> None:
+    # A `format: sql` fixture is compiled as it is written: engine-neutral SQL only
+    # ({{ adapter.quote('Customer Id') }} rather than "Customer Id", {{ dbt.type_timestamp() }}).
+    assert warehouses.spark_unit_test_failures == []
+
+
+def _comparable_columns(settings: Settings, table: str) -> list[str]:
+    columns = _pg_rows(
+        settings,
+        "select column_name, data_type from information_schema.columns"
+        f" where table_schema = 'marts' and table_name = '{table}' order by ordinal_position",
+    )
+    return [
+        c["column_name"]
+        for c in columns
+        if c["data_type"] not in LINEAGE_TYPES and not any(n in c["column_name"] for n in LINEAGE_NAMES)
+    ]
+
+
+def _sorted_rows(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[str, Any]]:
+    def sort_key(row: dict[str, Any]) -> tuple[str, ...]:
+        return tuple(repr(normalise(row[c])) if not isinstance(normalise(row[c]), float) else "" for c in columns)
+
+    return sorted(rows, key=sort_key)
+
+
+def _mart_differences(w: Warehouses) -> dict[str, list[str]]:
+    """Every mart model (dbt's manifest: not tables a hook keeps for one engine) on both engines, row by row."""
+    manifest = json.loads((w.work / "target-spark" / "manifest.json").read_text())
+    marts = {
+        node["alias"]
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model"
+        and node["schema"] == "marts"
+        and node["config"]["materialized"] != "ephemeral"
+    }
+    assert "fct_loans" in marts
+    problems: dict[str, list[str]] = {}
+    for table in sorted(marts):
+        columns = _comparable_columns(w.pg, table)
+        pg_rows = _pg_rows(w.pg, f"select * from marts.{table}")
+        spark_rows = _spark_rows(w.spark, f"marts.{table}")
+        if len(pg_rows) != len(spark_rows):
+            problems[table] = [f"{len(pg_rows)} rows on PostgreSQL, {len(spark_rows)} on Spark"]
+            continue
+        keys = MART_KEYS.get(table)
+        if keys:
+            found = row_differences(pg_rows, spark_rows, keys, [c for c in columns if c not in keys])
+        else:  # no declared key: the same rows in the same sorted order
+            ordinal = [{**r, "_position": i} for i, r in enumerate(_sorted_rows(pg_rows, columns))]
+            spark_ordinal = [{**r, "_position": i} for i, r in enumerate(_sorted_rows(spark_rows, columns))]
+            found = row_differences(ordinal, spark_ordinal, ("_position",), columns)
+        if found:
+            problems[table] = found
+    return problems
+
+
+def test_every_mart_is_equal_on_both_engines_row_by_row(warehouses: Warehouses) -> None:
+    assert warehouses.pg_build_failures == [], "the postgres build must pass before the engines can be compared"
+    assert _mart_differences(warehouses) == {}
+
+
+# --- the questions, two ways -------------------------------------------------
+def test_questions_in_spark_sql_and_dataframe_api_agree_with_each_other_and_the_marts(
+    warehouses: Warehouses,
+) -> None:
+    from spark_jobs.questions import two_way_answers
+
+    w = warehouses
+    answers = two_way_answers(w.spark)
+    assert [a.question.number for a in answers] == [1, 2, 3, 4, 5]
+    for answer in answers:
+        q = answer.question
+        assert answer.differences == [], q.text
+        assert len(answer.by_sql) > 0, q.text
+        for engine, mart_rows in (
+            ("spark", _spark_rows(w.spark, f"marts.{q.mart}")),
+            ("postgres", _pg_rows(w.pg, f"select * from marts.{q.mart}")),
+        ):
+            columns = [c for c in answer.by_sql.columns if c not in q.keys]
+            found = row_differences(answer.by_sql.to_dict("records"), mart_rows, q.keys, columns)
+            assert found == [], f"question {q.number} vs {engine} {q.mart}: {found}"
+
+
+# --- Spark ML encoders, export -------------------------------------------------
+def test_ml_encoders_equal_the_dbt_lookup_values(warehouses: Warehouses) -> None:
+    from spark_jobs import encoders
+
+    w = warehouses
+    model = encoders.fit_pipeline(w.spark)
+    ml_lookup = {
+        (r["column_name"], r["original_value"]): r["encoded_value"]
+        for r in encoders.lookup_table(w.spark, model).collect()
+    }
+    dbt_lookup = {
+        (r["column_name"], r["original_value"]): r["encoded_value"]
+        for r in _spark_rows(w.spark, "marts.lookup_values")
+        if r["kind"] == "encoding"
+    }
+    assert ml_lookup == dbt_lookup
+
+    encoded = encoders.encode(model, w.spark.table("marts.fct_loans"))
+    mismatched = encoded.where(
+        "addr_state_code_ml <> addr_state_code or purpose_code_ml <> purpose_code"
+        " or letter_grade_ml <> letter_grade or emp_length_years_ml <> emp_length_years"
+    ).count()
+    assert mismatched == 0
+
+
+def test_cleaned_and_lookup_tables_saved_to_parquet_and_loaded_over_jdbc(
+    warehouses: Warehouses, tmp_path: Path
+) -> None:
+    from spark_jobs.export import JDBC_SCHEMA, export
+
+    w = warehouses
+    report = export(w.spark, w.spark_settings, tmp_path, jdbc=True)
+    loans = w.spark.table("marts.fct_loans").count()
+    assert report.cleaned_rows == loans
+    assert (tmp_path / "cleaned_loans.parquet").is_dir()
+    counts = _pg_rows(
+        w.pg,
+        f"select (select count(*) from {JDBC_SCHEMA}.cleaned_loans) as cleaned,"
+        f" (select count(*) from {JDBC_SCHEMA}.lookup_values) as lookup",
+    )[0]
+    assert (counts["cleaned"], counts["lookup"]) == (loans, report.lookup_rows)
+
+
+# --- incremental runs (last: they change the warehouses the tests above read) -----
+def test_an_incremental_run_merges_new_records_alike_on_both_engines(warehouses: Warehouses) -> None:
+    """The Parquet copy of the sample lands as a newer file: every loan gets a newer record,
+    which the incremental models merge (Spark: merge by rewrite); both engines stay equal."""
+    from spark_jobs import staging
+
+    w = warehouses
+    assert w.pg_build_failures == [] and w.spark_build_failures == []
+    newer = w.loans_file.with_suffix(".parquet")
+    land_file(newer, w.pg, progress=False)
+    staging.stage_file(w.spark, newer, w.spark_settings, progress=False)
+    dirs = ["--target-path", str(w.work / "target-{}"), "--log-path", str(w.work / "logs-{}")]
+    run_dbt(["run", *[d.format("pg") for d in dirs]], w.pg)
+    assert _dbt_in_process(["run", *[d.format("spark") for d in dirs]], w.spark_settings, "spark") == []
+
+    # The batch loans the stream did not update now come from the newer (Parquet) file.
+    sources = {
+        r[0]: r[1]
+        for r in w.spark.sql(
+            "select record_ref like concat('%', 'loans.parquet', '%'), count(*) from marts.fct_loans"
+            " where record_source = 'batch' group by 1"
+        ).collect()
+    }
+    assert sources.get(True, 0) > 0 and sources.get(False, 0) == 0, sources
+    assert _mart_differences(w) == {}
