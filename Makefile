@@ -14,13 +14,14 @@ UV_VERSION  := 0.13.8
 STAMP       := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help run test setup venv system up down status lint format lock clean
+.PHONY: help run test setup venv system up down status lint format lock clean manifest airflow-run
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-run: setup ## Set everything up and run the pipeline end to end
-	$(LENDFLOW) run
+run: setup ## Set everything up, run the pipeline end to end, leave the dashboard serving
+	@# The dashboard serves in the background (gunicorn, debug off); `make down` stops everything.
+	$(LENDFLOW) run --serve
 
 test: setup lint ## Set everything up and run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
@@ -53,6 +54,14 @@ system: ## Install the Debian packages the services and tests need, if missing
 	  else echo "need root (or sudo) to install:$$missing" >&2; exit 1; fi; \
 	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq --no-install-recommends $$missing; \
 	fi
+
+manifest: venv ## Compile the dbt manifests the Airflow DAGs render from (no database needed)
+	$(LENDFLOW) compile-manifest --target postgres
+	$(LENDFLOW) compile-manifest --target spark
+
+airflow-run: manifest ## Run the pipeline through the Airflow DAG lending_elt (dag.test, in-process)
+	$(LENDFLOW) up -s postgres -s kafka
+	$(LENDFLOW) airflow-run lending_elt --no-compile-first
 
 up: venv ## Start the local services
 	$(LENDFLOW) up

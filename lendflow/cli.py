@@ -213,22 +213,34 @@ def run(
     input_file: Annotated[
         Path | None,
         typer.Option(
-            "--input", help="A raw CSV or Parquet file [default: the generated sample].", exists=True, dir_okay=False
+            "--input",
+            help="A raw CSV or Parquet file [default: the generated sample, plus its stream sample through Kafka].",
+            exists=True,
+            dir_okay=False,
         ),
     ] = None,
+    serve: Annotated[bool, typer.Option(help="Then serve the dashboard in the background.")] = False,
 ) -> None:
-    """Run the whole pipeline: services up, land, dbt build; then say where to look."""
+    """Run the whole pipeline: services up, land files and stream, Python steps, dbt build; say where to look."""
     from lendflow import pipeline
+    from lendflow.services import dashboard as dashboard_service
 
     settings = config.load()
     try:
         result = pipeline.run(settings, input_file)
+        if serve:
+            dashboard_service.start(settings)
     except Exception as error:  # the edge: turn any failure into one clear line and exit 1
         logging.getLogger(__name__).debug("pipeline failed", exc_info=True)
         _fail(f"{type(error).__name__}: {error}")
     console.print(f"[green]done[/green]: {result.landing.summary()}")
+    if result.stream is not None:
+        console.print(f"stream: {result.stream.summary()}")
     console.print(f"marts.fct_loans holds {result.fct_loans_rows:,} loans")
-    console.print("query it: psql \"$(lendflow status --dsn)\" -c 'select count(*) from marts.fct_loans'")
+    console.print("query it: psql \"$(.venv/bin/lendflow status --dsn)\" -c 'select count(*) from marts.fct_loans'")
+    console.print("dbt docs: .venv/bin/lendflow docs   (lineage from raw to the dashboard)")
+    if serve:
+        console.print(f"dashboard: {dashboard_service.address(settings)}  (stop everything with `make down`)")
 
 
 @app.command("compile-manifest")

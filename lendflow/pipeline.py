@@ -1,4 +1,4 @@
-"""The pipeline end to end: services, sample data, landing, the warehouse."""
+"""The pipeline end to end: services, sample data, landing (files and stream), the warehouse."""
 
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ from lendflow.dbt import run_dbt
 from lendflow.services import local
 from lendflow.settings import Settings
 from python_steps import run as python_steps
+from streaming.consumer import ConsumeReport, consume
+from streaming.producer import produce
 
 log = logging.getLogger(__name__)
 
@@ -24,6 +26,7 @@ DEFAULT_SEED = 42
 class RunResult:
     input_file: Path
     landing: LandingReport
+    stream: ConsumeReport | None
     fct_loans_rows: int
 
 
@@ -37,11 +40,35 @@ def default_sample(settings: Settings, rows: int = DEFAULT_ROWS, seed: int = DEF
     return csv_path
 
 
+def _topic_has_landed(settings: Settings, topic: str) -> bool:
+    with connect(settings) as conn:
+        row = conn.execute(
+            "select to_regclass('raw.loan_events') is not null"
+            " and exists (select 1 from raw.loan_events where topic = %s)",
+            (topic,),
+        ).fetchone()
+    return bool(row and row[0])
+
+
+def land_stream_sample(settings: Settings, stream_file: Path) -> ConsumeReport:
+    """Replay the sample's stream through Kafka once, and land whatever the topic holds.
+
+    The sample is produced only while nothing of the topic has landed, so a second run adds
+    no new events; the consumer then stops when the topic has been idle for a while.
+    """
+    local.up(settings, ["kafka"])
+    if not _topic_has_landed(settings, settings.kafka_topic):
+        log.info(produce(stream_file, settings).summary())
+    return consume(settings, idle_timeout=15)
+
+
 def run(settings: Settings, input_file: Path | None = None) -> RunResult:
+    """Land a file (default: the generated sample, and its stream through Kafka), then build."""
     local.up(settings, ["postgres"])
     source = Path(input_file) if input_file else default_sample(settings)
     report = land_file(source, settings)
     log.info(report.summary())
+    stream = None if input_file else land_stream_sample(settings, source.parent / "stream.csv")
     # The Python steps write tables that dbt reads as sources: they run between landing and dbt.
     # A new file refits everything (Python steps and dbt's fitted values: a full refresh);
     # with nothing new, dbt's incremental models merge only what changed.
@@ -50,4 +77,4 @@ def run(settings: Settings, input_file: Path | None = None) -> RunResult:
     run_dbt(["build", "--full-refresh"] if refit else ["build"], settings)
     with connect(settings) as conn:
         (count,) = conn.execute("select count(*) from marts.fct_loans").fetchone() or (0,)
-    return RunResult(source, report, int(count))
+    return RunResult(source, report, stream, int(count))
