@@ -18,7 +18,11 @@ TEST_DB = "lendflow_test"
 os.environ.setdefault("LENDFLOW_PG_DB", TEST_DB)
 
 from lendflow import settings as config  # noqa: E402  (the environment must be set first)
+from lendflow.services import airflow as _airflow  # noqa: E402
 from lendflow.settings import Settings  # noqa: E402
+
+# Airflow reads its settings once, when first imported: point it at lendflow's before any test does.
+_airflow.activate(config.load())
 
 
 @pytest.fixture(scope="session")
@@ -59,3 +63,11 @@ def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("sample")
     write_sample(out, rows=2_000, seed=7, stream_rows=500, progress=False)
     return out
+
+
+@pytest.fixture(scope="session")
+def dbt_manifest(settings: Settings) -> Path:
+    """The dbt manifest the Airflow DAGs render from, compiled from the project as it is now."""
+    from orchestration.runner import compile_manifest
+
+    return compile_manifest(settings, "postgres")

@@ -1,0 +1,197 @@
+"""Benchmark the orchestration: DAG parse time, and the orchestrated run against a plain `dbt build`.
+
+    .venv/bin/python bench/bench_orchestration.py [--rows 5000] [--repeat 3] [--modes local:after_each,local:build]
+
+1. Parse time of orchestration/dags/lending_elt.py, each in a fresh interpreter (as Airflow's
+   DAG processor parses a file), rendering from the compiled manifest (LoadMode.DBT_MANIFEST)
+   against rendering with `dbt ls` (LoadMode.DBT_LS, its cache off). Baseline: dbt ls.
+2. For each Cosmos mode (execution mode : test behavior): a real `lending_elt` run (dag.test) on a
+   fresh database, the span of its dbt task group, then a plain `dbt build --full-refresh` on the
+   same landed data. WATCHER is not in the default list: dag.test() runs tasks one at a time, so a
+   watcher sensor that starts before the producer waits for it forever (measured: stuck > 9 min).
+   Baseline: the plain dbt build. Target: orchestrated / plain <= 1.3.
+
+Uses its own warehouse database (lendflow_bench_orchestration) and Kafka topic; prints tables
+and writes bench/results/orchestration.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+BENCH_DB = "lendflow_bench_orchestration"
+os.environ["LENDFLOW_PG_DB"] = BENCH_DB
+
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from lendflow import settings as config  # noqa: E402
+
+console = Console()
+
+PARSE_SNIPPET = """
+import sys, time
+from lendflow import settings as config
+from lendflow.services import airflow as service
+service.activate(config.load())
+# Airflow's DAG processor has these loaded (and its plugins) before it parses a file: not part of a file's parse.
+import airflow.sdk, cosmos
+from airflow.sdk.lineage import get_hook_lineage_collector
+get_hook_lineage_collector()
+from airflow.dag_processing.dagbag import DagBag
+started = time.perf_counter()
+bag = DagBag(dag_folder=sys.argv[1])
+elapsed = time.perf_counter() - started
+assert not bag.import_errors, bag.import_errors
+assert "lending_elt" in bag.dag_ids
+print(elapsed)
+"""
+
+
+def parse_seconds(load_mode: str) -> float:
+    env = {
+        **os.environ,
+        "LENDFLOW_COSMOS_LOAD_MODE": load_mode,
+        "AIRFLOW__COSMOS__ENABLE_CACHE_DBT_LS": "False",
+        # dbt ls rendering can outlast Airflow's default 30 s import timeout on a busy machine.
+        "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "600",
+        "PATH": f"{Path(sys.executable).parent}:{os.environ.get('PATH', '')}",
+    }
+    dag_file = REPO / "orchestration" / "dags" / "lending_elt.py"
+    proc = subprocess.run(
+        [sys.executable, "-c", PARSE_SNIPPET, str(dag_file)], env=env, capture_output=True, text=True, check=False
+    )
+    if proc.returncode != 0:
+        raise RuntimeError(f"parsing with {load_mode} failed:\n{proc.stderr[-3000:]}")
+    return float(proc.stdout.strip().splitlines()[-1])
+
+
+def fresh_database() -> None:
+    import psycopg
+    from psycopg import sql
+
+    settings = config.load()
+    with psycopg.connect(settings.pg_dsn.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(settings.pg_db)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.pg_db)))
+
+
+def orchestrated_run(mode: str, sample: Path) -> dict[str, Any]:
+    """A fresh database, one lending_elt run in `mode` (execution[:test behavior]); the run's summary."""
+    fresh_database()
+    execution, _, tests = mode.partition(":")
+    env = {
+        **os.environ,
+        "LENDFLOW_COSMOS_EXECUTION_MODE": execution,
+        "LENDFLOW_COSMOS_TEST_BEHAVIOR": tests or "after_each",
+    }
+    cmd = [
+        str(Path(sys.executable).parent / "lendflow"), "airflow-run", "lending_elt", "--no-compile-first",
+        "--input", str(sample / "loans.csv"), "--stream-file", str(sample / "stream.csv"),
+        "--topic", f"lendflow-bench-{uuid.uuid4().hex[:8]}",
+    ]  # fmt: skip
+    runs = config.load().runs_dir / "lending_elt"
+    before = set(runs.glob("*/summary.json"))
+    started = time.monotonic()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    wall = time.monotonic() - started
+    made = sorted(set(runs.glob("*/summary.json")) - before, key=lambda p: p.stat().st_mtime)
+    if proc.returncode != 0 or not made:
+        raise RuntimeError(f"the {mode} run failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-4000:]}")
+    summary: dict[str, Any] = json.loads(made[-1].read_text())
+    summary["process_wall"] = wall
+    return summary
+
+
+def plain_dbt_build() -> float:
+    """`dbt build --full-refresh` on the data the orchestrated run landed: the baseline."""
+    from lendflow.dbt import run_dbt
+
+    started = time.monotonic()
+    run_dbt(["build", "--full-refresh", "--quiet"], config.load())
+    return time.monotonic() - started
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=5_000, help="batch loans in the generated sample")
+    parser.add_argument("--repeat", type=int, default=3, help="parse-time repetitions (median reported)")
+    parser.add_argument(
+        "--modes",
+        default="local:after_each,local:build",
+        help="Cosmos execution_mode[:test_behavior] list (watcher cannot run under dag.test: see README)",
+    )
+    parser.add_argument("--skip-parse", action="store_true")
+    parser.add_argument("--skip-run", action="store_true")
+    args = parser.parse_args()
+
+    from lendflow.generate import write_sample
+    from lendflow.services import local
+    from orchestration.runner import compile_manifest, span
+
+    settings = config.load()
+    local.up(settings, ["postgres", "kafka"])
+    compile_manifest(settings, "postgres")
+    results: dict[str, Any] = {"rows": args.rows}
+
+    if not args.skip_parse:
+        manifest = [parse_seconds("dbt_manifest") for _ in range(args.repeat)]
+        dbt_ls = [parse_seconds("dbt_ls") for _ in range(args.repeat)]
+        results["parse"] = {"dbt_manifest": manifest, "dbt_ls": dbt_ls}
+        table = Table(title=f"parse time of lending_elt.py (median of {args.repeat}, fresh interpreter each)")
+        for column in ("rendering", "seconds", "ratio vs dbt ls"):
+            table.add_column(column)
+        base = statistics.median(dbt_ls)
+        for name, values in (("dbt ls (baseline)", dbt_ls), ("compiled manifest", manifest)):
+            table.add_row(name, f"{statistics.median(values):.2f}", f"{statistics.median(values) / base:.2f}")
+        console.print(table)
+
+    if not args.skip_run:
+        sample = settings.data_dir / f"bench-sample-{args.rows}"
+        if not (sample / "loans.csv").is_file():
+            write_sample(sample, rows=args.rows, seed=5, stream_rows=max(args.rows // 10, 100), progress=False)
+        runs = {}
+        for mode in args.modes.split(","):
+            summary = orchestrated_run(mode, sample)
+            plain = plain_dbt_build()
+            runs[mode] = {
+                "dag_wall": summary["seconds"],
+                "dbt_group": span(summary, "dbt"),
+                "dbt_tasks": sum(1 for task in summary["task_states"] if task.startswith("dbt")),
+                "plain_dbt_build": plain,
+            }
+        results["runs"] = runs
+        table = Table(title=f"orchestrated vs plain dbt build ({args.rows:,} loans + stream; fresh DB per run)")
+        for column in ("mode", "dbt tasks", "plain dbt build s", "dbt group span s", "ratio", "whole DAG s"):
+            table.add_column(column)
+        for mode, run in runs.items():
+            ratio = run["dbt_group"] / run["plain_dbt_build"]
+            table.add_row(
+                mode,
+                str(run["dbt_tasks"]),
+                f"{run['plain_dbt_build']:.1f}",
+                f"{run['dbt_group']:.1f}",
+                f"{ratio:.2f}",
+                f"{run['dag_wall']:.1f}",
+            )
+        console.print(table)
+
+    out = REPO / "bench" / "results" / "orchestration.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(results, indent=2))
+    console.print(f"raw figures: {out}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

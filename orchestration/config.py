@@ -1,0 +1,101 @@
+"""The Cosmos configuration objects, built in one place and shared by every DAG.
+
+DAGs render from a manifest compiled ahead of time (`lendflow compile-manifest`, run by
+`make`): LoadMode.DBT_MANIFEST reads a JSON file, where LoadMode.DBT_LS would start dbt on
+every parse of every DAG file. dbt runs in Airflow's own interpreter (one virtualenv holds
+both, with a clean `pip check`), so Cosmos invokes it in-process through dbtRunner.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from datetime import timedelta
+from typing import Any
+
+from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+
+from lendflow.settings import DBT_PROJECT_DIR, PROFILES_DIR, Settings
+from orchestration.manifest import ManifestMissing, manifest_path
+
+PROFILE_NAME = "lendflow"
+TARGETS = ("postgres", "spark")
+
+# LOCAL or WATCHER; bench/bench_orchestration.py measures both (see the README's figures).
+EXECUTION_MODE_ENV = "LENDFLOW_COSMOS_EXECUTION_MODE"
+DEFAULT_EXECUTION_MODE = "local"
+# How the DAGs render the dbt project: a manifest compiled ahead (the default), or `dbt ls` at
+# parse time (only for bench/bench_orchestration.py's comparison).
+LOAD_MODE_ENV = "LENDFLOW_COSMOS_LOAD_MODE"
+# after_each (default): a model's task, then a task for its tests (unit tests included).
+# build: one `dbt build --select <model>` task per model (its unit tests, the model, its tests):
+# half the dbt invocations, the tests no longer visible as tasks of their own.
+TEST_BEHAVIOR_ENV = "LENDFLOW_COSMOS_TEST_BEHAVIOR"
+
+DEFAULT_ARGS: dict[str, Any] = {
+    "owner": "lendflow",
+    # One retry absorbs a transient failure (a dropped connection) without hiding a real one.
+    "retries": 1,
+    "retry_delay": timedelta(seconds=10),
+}
+
+
+def execution_mode() -> ExecutionMode:
+    value = os.environ.get(EXECUTION_MODE_ENV, DEFAULT_EXECUTION_MODE).strip().lower()
+    return ExecutionMode(value)
+
+
+@dataclass(frozen=True)
+class CosmosConfigs:
+    project: ProjectConfig
+    profile: ProfileConfig
+    execution: ExecutionConfig
+    render: RenderConfig
+    operator_args: dict[str, Any]
+
+
+def cosmos_configs(settings: Settings, target: str, *, full_refresh: bool = False) -> CosmosConfigs:
+    """The four Cosmos configs (and operator arguments) for one dbt target."""
+    if target not in TARGETS:
+        raise ValueError(f"unknown dbt target {target!r}; expected one of {TARGETS}")
+    manifest = manifest_path(settings, target)
+    if not manifest.is_file():
+        raise ManifestMissing(f"no dbt manifest at {manifest}: run `lendflow compile-manifest --target {target}` first")
+    from orchestration.artifacts import keep_dbt_artifacts
+
+    return CosmosConfigs(
+        project=ProjectConfig(
+            dbt_project_path=DBT_PROJECT_DIR,
+            manifest_path=manifest,
+            project_name=PROFILE_NAME,
+            install_dbt_deps=False,  # no packages: the hub is unreachable, macros are written by hand
+        ),
+        # The profile reads DBT_PG_* from the task's environment (lendflow.services.airflow sets them):
+        # no password travels through a DAG's arguments.
+        profile=ProfileConfig(
+            profile_name=PROFILE_NAME,
+            target_name=target,
+            profiles_yml_filepath=PROFILES_DIR / "profiles.yml",
+        ),
+        execution=ExecutionConfig(
+            execution_mode=execution_mode(),
+            invocation_mode=InvocationMode.DBT_RUNNER,
+        ),
+        render=RenderConfig(
+            load_method=LoadMode(os.environ.get(LOAD_MODE_ENV, LoadMode.DBT_MANIFEST.value)),
+            # A model's tests run right after it, so a broken model stops its dependents early.
+            test_behavior=TestBehavior(os.environ.get(TEST_BEHAVIOR_ENV, TestBehavior.AFTER_EACH.value)),
+            # A test over two models (relationships) runs once both are built, as a task of its own;
+            # left with either model it would query the other before it exists.
+            should_detach_multiple_parents_tests=True,
+            # Cosmos would derive each model's asset from OpenLineage events after every task: ~2 s a
+            # task here. The DAG declares the same assets as static outlets instead (elt_dag.py).
+            emit_datasets=False,
+        ),
+        operator_args={
+            "full_refresh": full_refresh,
+            # Each dbt task's run_results.json and manifest land in the run's folder.
+            "callback": keep_dbt_artifacts,
+        },
+    )

@@ -1,0 +1,223 @@
+"""The ELT DAG, built once here and instantiated per target by the files in orchestration/dags/.
+
+    prepare_run -> land_batch_files -------------------\
+               \\-> replay_stream -> consume_stream --> gate_raw -> python_steps -> dbt (one task per
+                   model, its tests right after it) [-> dbt_unit_tests] -> gate_marts -> dbt_docs
+                   -> check_dashboard
+
+Every task reads and writes the run's folder (orchestration.artifacts); nothing passes through
+XCom but small reports.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from airflow.sdk import DAG, Asset, Param, get_current_context, task
+from cosmos import DbtTaskGroup
+from cosmos.operators.local import DbtTestLocalOperator
+
+from lendflow import settings as config
+from orchestration.artifacts import run_folder
+from orchestration.config import DEFAULT_ARGS, cosmos_configs
+from orchestration.manifest import manifest_path, model_asset_uris, read_manifest, unit_tests_without_test_task
+
+DOC = """
+Land the batch files and the stream, check the raw tables, build every dbt model as its own task
+(its tests right after it), check the marts, and document the run. Artifacts of each run:
+`$LENDFLOW_HOME/runs/<dag_id>/<run_id>/`.
+"""
+
+
+def _run_dir() -> Path:
+    context = get_current_context()
+    return run_folder(config.load(), context["dag"].dag_id, context["run_id"])
+
+
+def _params() -> dict[str, Any]:
+    return dict(get_current_context()["params"])
+
+
+def _input_files(params: dict[str, Any]) -> list[Path]:
+    if params.get("input_files"):
+        return [Path(p) for p in params["input_files"]]
+    from lendflow.pipeline import default_sample
+
+    return [default_sample(config.load())]
+
+
+def _stream_file(params: dict[str, Any], inputs: list[Path]) -> Path | None:
+    if not params.get("stream"):
+        return None
+    if params.get("stream_file"):
+        return Path(params["stream_file"])
+    candidate = inputs[0].parent / "stream.csv"  # the generator writes it beside the batch sample
+    return candidate if candidate.is_file() else None
+
+
+def _gate(name: str, target: str, *, with_stream: bool = False) -> str:
+    """A quality gate; its failure is final: retrying cannot fix the data, so no retry is spent."""
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from orchestration import steps
+    from orchestration.quality.checkpoints import QualityGateFailed
+
+    try:
+        return steps.quality_gate(config.load(), _run_dir(), name, target, with_stream=with_stream)
+    except QualityGateFailed as failure:
+        raise AirflowFailException(str(failure)) from failure
+
+
+def _declare_model_assets(dag: DAG, uris: dict[str, str]) -> None:
+    """Each model's task outputs its table as an Airflow asset: an event when it builds it."""
+    for name, uri in uris.items():
+        for task_id in (f"dbt.{name}.run", f"dbt.{name}_run"):
+            if task_id in dag.task_dict:
+                dag.task_dict[task_id].outlets = [Asset(uri)]
+
+
+def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags: tuple[str, ...] = ()) -> DAG:
+    settings = config.load()
+    cosmos = cosmos_configs(settings, target, full_refresh=full_refresh)
+    with DAG(
+        dag_id=dag_id,
+        schedule=None,
+        start_date=datetime(2024, 1, 1),
+        catchup=False,
+        max_active_runs=1,  # runs share the warehouse; two at once would race on the same tables
+        default_args=DEFAULT_ARGS,
+        tags=["lendflow", target, *tags],
+        doc_md=DOC,
+        params={
+            "input_files": Param([], type="array", description="Batch files to land [default: the sample]."),
+            "stream": Param(True, type="boolean", description="Replay and consume the stream sample."),
+            "stream_file": Param("", type="string", description="Stream sample [default: beside the input]."),
+            "topic": Param(settings.kafka_topic, type="string"),
+            "stream_idle_timeout": Param(60, type="number", description="Give up on EOF after this many idle s."),
+        },
+    ) as dag:
+
+        @task
+        def prepare_run() -> dict[str, Any]:
+            from orchestration import steps
+
+            context = get_current_context()
+            params = _params()
+            inputs = _input_files(params)
+            streaming = _stream_file(params, inputs) is not None
+            return steps.prepare_run(
+                config.load(),
+                _run_dir(),
+                dag_id=dag_id,
+                run_id=context["run_id"],
+                target=target,
+                inputs=inputs,
+                manifest=manifest_path(config.load(), target),
+                services=["postgres", *(["kafka"] if streaming else []), *(["spark"] if target == "spark" else [])],
+            )
+
+        @task
+        def land_batch_files() -> list[dict[str, Any]]:
+            from orchestration import steps
+
+            inputs = _input_files(_params())
+            if target == "spark":
+                return steps.spark_stage_batch_files(config.load(), _run_dir(), inputs)
+            return steps.land_batch_files(config.load(), _run_dir(), inputs)
+
+        @task
+        def replay_stream() -> dict[str, Any] | None:
+            from orchestration import steps
+
+            params = _params()
+            stream_file = _stream_file(params, _input_files(params))
+            if stream_file is None:
+                return None
+            return steps.replay_stream(config.load(), _run_dir(), stream_file, params["topic"])
+
+        @task
+        def consume_stream() -> dict[str, Any] | None:
+            from orchestration import steps
+
+            params = _params()
+            if _stream_file(params, _input_files(params)) is None:
+                return None
+            if target == "spark":
+                return steps.spark_stage_stream(config.load(), _run_dir(), params["topic"])
+            return steps.consume_stream(
+                config.load(), _run_dir(), params["topic"], f"lendflow-{dag_id}", params["stream_idle_timeout"]
+            )
+
+        @task
+        def gate_raw() -> str:
+            params = _params()
+            return _gate("raw", target, with_stream=_stream_file(params, _input_files(params)) is not None)
+
+        @task
+        def python_steps() -> dict[str, Any]:
+            from orchestration import steps
+
+            if target == "spark":
+                return steps.spark_python_steps(config.load(), _run_dir())
+            return steps.python_steps(config.load(), _run_dir())
+
+        dbt = DbtTaskGroup(
+            group_id="dbt",
+            project_config=cosmos.project,
+            profile_config=cosmos.profile,
+            execution_config=cosmos.execution,
+            render_config=cosmos.render,
+            operator_args=cosmos.operator_args,
+            default_args=DEFAULT_ARGS,
+        )
+
+        manifest = read_manifest(settings, target)
+        if target == "postgres":
+            _declare_model_assets(dag, model_asset_uris(settings, manifest))
+
+        # Unit tests of models with no data tests: Cosmos gives them no task (see config).
+        orphans = unit_tests_without_test_task(manifest)
+        unit_tests = (
+            DbtTestLocalOperator(
+                task_id="dbt_unit_tests",
+                profile_config=cosmos.profile,
+                project_dir=str(cosmos.project.dbt_project_path),
+                select=[f"{model},test_type:unit" for model in orphans],
+                install_deps=False,
+                callback=cosmos.operator_args["callback"],
+            )
+            if orphans
+            else None
+        )
+
+        @task
+        def gate_marts() -> str:
+            return _gate("marts", target)
+
+        @task
+        def dbt_docs() -> str:
+            from orchestration import steps
+
+            return str(steps.dbt_docs(config.load(), _run_dir(), target))
+
+        @task
+        def check_dashboard() -> dict[str, Any]:
+            from orchestration import steps
+
+            return steps.check_dashboard(config.load(), _run_dir())
+
+        started = prepare_run()
+        landed = land_batch_files()
+        consumed = consume_stream()
+        started >> [landed, replay_stream() >> consumed]
+        raw_checked = gate_raw()
+        [landed, consumed] >> raw_checked
+        built = raw_checked >> python_steps() >> dbt
+        if unit_tests is not None:
+            built = built >> unit_tests
+        checked = built >> gate_marts() >> dbt_docs()
+        if target == "postgres":  # the dashboard reads the PostgreSQL marts
+            checked >> check_dashboard()
+    return dag

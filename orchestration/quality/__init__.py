@@ -1,0 +1,1 @@
+"""Great Expectations suites and the checkpoints that run them as the pipeline's quality gates."""

@@ -1,0 +1,182 @@
+"""Real runs of the `lending_elt` DAG (Airflow 3 + Cosmos, `dag.test()`) against real PostgreSQL and Kafka.
+
+Each run goes through the command a user types (`lendflow airflow-run`) in a subprocess with
+its own warehouse database, then the test reads what the run left behind: summary.json (every
+task's final state), the kept dbt run_results, the GX results, and the marts themselves.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+import sqlite3
+import subprocess
+import sys
+import uuid
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+import psycopg
+import pytest
+from psycopg import sql
+
+from lendflow import settings as config
+from lendflow.settings import Settings
+
+pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
+
+
+def _fresh_database(settings: Settings, name: str) -> dict[str, str]:
+    admin_dsn = settings.pg_dsn.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(name)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(name)))
+    return {**os.environ, "LENDFLOW_PG_DB": name}
+
+
+def _airflow_run(env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`lendflow airflow-run ARGS`; the process and the summary.json of the run it made."""
+    lendflow = str(Path(sys.executable).parent / "lendflow")
+    cmd = [lendflow, "airflow-run", "lending_elt", "--no-compile-first", *args]
+    runs = config.load().runs_dir / "lending_elt"
+    before = set(runs.glob("*/summary.json"))
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=1200)
+    made = sorted(set(runs.glob("*/summary.json")) - before, key=lambda p: p.stat().st_mtime)
+    assert made, f"the run wrote no summary.json\n{proc.stdout[-3000:]}\n{proc.stderr[-5000:]}"
+    return proc, json.loads(made[-1].read_text())
+
+
+def _count(dsn: str, query: str) -> int:
+    with psycopg.connect(dsn) as conn:
+        row = conn.execute(query).fetchone()
+    return int(row[0]) if row else 0
+
+
+def _loan_ids(path: Path) -> set[int]:
+    with open(path, newline="") as handle:
+        return {int(row["Loan Id"]) for row in csv.DictReader(handle) if row["Loan Id"].strip().isdigit()}
+
+
+@pytest.fixture(scope="module")
+def elt_run(
+    postgres: Settings, kafka: Settings, small_sample: Path, dbt_manifest: Path
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], str]:
+    db = f"{postgres.pg_db}_airflow_run"
+    env = _fresh_database(postgres, db)
+    topic = f"lendflow-airflow-test-{uuid.uuid4().hex[:8]}"
+    proc, summary = _airflow_run(
+        env,
+        "--input", str(small_sample / "loans.csv"),
+        "--stream-file", str(small_sample / "stream.csv"),
+        "--topic", topic,
+    )  # fmt: skip
+    dsn = postgres.pg_dsn.rsplit("/", 1)[0] + f"/{db}"
+    return proc, summary, dsn
+
+
+def test_every_model_task_and_test_task_succeeds(elt_run: Any, dbt_manifest: Path) -> None:
+    proc, summary, _ = elt_run
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    assert summary["state"] == "success"
+    states = summary["task_states"]
+    assert {state for state in states.values()} == {"success"}, summary["failed_tasks"]
+    manifest = json.loads(dbt_manifest.read_text())
+    models = [n["name"] for n in manifest["nodes"].values() if n["resource_type"] == "model"]
+    dbt_tasks = [task for task in states if task.startswith("dbt.")]
+    for model in models:
+        assert f"dbt.{model}.run" in states or f"dbt.{model}_run" in states, model
+    assert sum(task.endswith(".test") for task in dbt_tasks) >= 5
+    for step in ("land_batch_files", "consume_stream", "gate_raw", "python_steps", "gate_marts", "dbt_docs"):
+        assert states[step] == "success", step
+
+
+def test_every_dbt_test_and_unit_test_ran_and_passed(elt_run: Any, dbt_manifest: Path) -> None:
+    _, summary, _ = elt_run
+    from orchestration.artifacts import dbt_results
+
+    results = dbt_results(Path(summary["run_dir"]))
+    manifest = json.loads(dbt_manifest.read_text())
+    data_tests = [uid for uid, n in manifest["nodes"].items() if n["resource_type"] == "test"]
+    unit_tests = list(manifest.get("unit_tests", {}))
+    assert data_tests
+    not_run = [uid for uid in data_tests + unit_tests if uid not in results]
+    assert not_run == [], f"never ran: {not_run}"
+    failed = {uid: status for uid, status in results.items() if status not in {"success", "pass"}}
+    assert failed == {}
+
+
+def test_the_marts_hold_every_loan_of_the_batch_and_the_stream(elt_run: Any, small_sample: Path) -> None:
+    _, summary, dsn = elt_run
+    expected = _loan_ids(small_sample / "loans.csv") | _loan_ids(small_sample / "stream.csv")
+    quarantined = _count(dsn, "select count(distinct loan_id) from marts.fct_quarantined_loans")
+    loans = _count(dsn, "select count(*) from marts.fct_loans")
+    assert loans == _count(dsn, "select count(distinct loan_id) from marts.fct_loans")
+    assert loans + quarantined >= len(expected) * 0.99  # every loan is either served or quarantined
+    assert loans >= len(expected) * 0.9
+    assert _count(dsn, "select count(*) from marts.fct_loans where record_source = 'stream'") > 0
+    assert summary["mart_rows"]["marts.fct_loans"] == loans
+    assert _count(dsn, "select loans from marts.dash_portfolio_totals") == loans
+
+
+def test_the_run_folder_holds_inputs_results_and_docs(elt_run: Any, small_sample: Path) -> None:
+    _, summary, _ = elt_run
+    run_dir = Path(summary["run_dir"])
+    from ingestion.land import file_sha256
+
+    record = json.loads((run_dir / "run.json").read_text())
+    assert record["inputs"][0]["sha256"] == file_sha256(small_sample / "loans.csv")
+    assert (run_dir / "manifest.json").is_file()
+    assert json.loads((run_dir / "stream.json").read_text())["stopped_by"] == "eof"
+    for gate in ("raw", "marts"):
+        results = json.loads((run_dir / "gx" / "results" / f"{gate}.json").read_text())
+        assert results and all(r["success"] for r in results)
+    assert (run_dir / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html").is_file()
+    assert (run_dir / "dbt_docs" / "index.html").is_file()
+    assert (run_dir / "dbt_docs" / "catalog.json").is_file()
+    assert json.loads((run_dir / "dashboard_check.json").read_text())["loans_shown"] > 0
+
+
+def test_the_models_emitted_the_assets_the_cache_refresh_waits_for(elt_run: Any, settings: Settings) -> None:
+    _, _, dsn = elt_run
+    db = dsn.rsplit("/", 1)[1]
+    from lendflow.services.airflow import metadata_db
+
+    with sqlite3.connect(metadata_db(replace(settings, pg_db=db))) as conn:
+        emitted = {uri for (uri,) in conn.execute("select a.uri from asset_event e join asset a on a.id = e.asset_id")}
+        queued = {d for (d,) in conn.execute("select target_dag_id from asset_dag_run_queue")}
+    assert any(uri.endswith(f"/{db}/marts/fct_loans") for uri in emitted), emitted
+    assert "dashboard_cache_refresh" in queued
+
+
+def test_corrupted_raw_data_is_stopped_by_the_raw_gate(
+    postgres: Settings, small_sample: Path, dbt_manifest: Path, tmp_path: Path
+) -> None:
+    """Interest rates sent in percent (13.5 for 0.135): GX stops the run before dbt builds anything."""
+    corrupted = tmp_path / "loans_in_percent.csv"
+    with open(small_sample / "loans.csv", newline="") as source, open(corrupted, "w", newline="") as target:
+        reader = csv.DictReader(source)
+        writer = csv.DictWriter(target, fieldnames=reader.fieldnames or [], quoting=csv.QUOTE_MINIMAL)
+        writer.writeheader()
+        for number, row in enumerate(reader):
+            if number % 50 == 0 and row["Int Rate"]:
+                row["Int Rate"] = f"{float(row['Int Rate']) * 100:.2f}"
+            writer.writerow(row)
+    db = f"{postgres.pg_db}_airflow_gx"
+    env = _fresh_database(postgres, db)
+    proc, summary = _airflow_run(env, "--input", str(corrupted), "--no-stream")
+
+    assert proc.returncode != 0
+    states = summary["task_states"]
+    assert states["land_batch_files"] == "success"
+    assert states["gate_raw"] == "failed"
+    assert all(state == "upstream_failed" for task, state in states.items() if task.startswith("dbt"))
+    output = proc.stdout + proc.stderr
+    assert "expect_column_values_to_match_regex" in output
+    assert "Int Rate" in output
+    results = json.loads((Path(summary["run_dir"]) / "gx" / "results" / "raw.json").read_text())
+    assert not results[0]["success"]
+    dsn = postgres.pg_dsn.rsplit("/", 1)[0] + f"/{db}"
+    with psycopg.connect(dsn) as conn:
+        assert conn.execute("select to_regclass('marts.fct_loans')").fetchone() == (None,)
