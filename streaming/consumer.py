@@ -67,6 +67,11 @@ select {_COLUMNS} from loan_events_stage
 on conflict (topic, kafka_partition, kafka_offset) do nothing"""
 
 
+# A commit refused with these belongs to a generation of the group that is gone (the session timed
+# out during a broker restart); the messages are redelivered to the new one and the unique key drops them.
+_STALE_GENERATION = frozenset({KafkaError.ILLEGAL_GENERATION, KafkaError.UNKNOWN_MEMBER_ID})
+
+
 class ConsumerError(RuntimeError):
     """The consumer cannot go on (the broker or the database failed); the message says why."""
 
@@ -122,6 +127,23 @@ class EndTracker:
 
     def reached_end(self, partition: int) -> None:
         self.at_end.add(partition)
+
+    def assign(self, partitions: set[int]) -> None:
+        """A (re)assignment restarts reading at the committed offsets: "at its end" must be seen anew.
+
+        EOFs already seen stay: everything before them was read by this process (landed, or
+        in the batch in flight, which lands before the consumer stops).
+        """
+        self.assigned |= partitions
+        self.at_end -= partitions
+
+    def revoke(self, partitions: set[int]) -> None:
+        self.assigned -= partitions
+        self.at_end -= partitions
+
+    def waiting_on(self) -> set[int]:
+        """Assigned partitions that have neither delivered an EOF nor been read to their end."""
+        return self.assigned - self.eof - self.at_end
 
     def done(self) -> bool:
         return bool(self.eof) and bool(self.assigned) and self.assigned <= (self.eof | self.at_end)
@@ -240,14 +262,14 @@ def consume(
     consumer = Consumer(kafka_config(settings, group))
 
     def on_assign(_c: Consumer, partitions: list[TopicPartition]) -> None:
-        tracker.assigned |= {p.partition for p in partitions}
+        tracker.assign({p.partition for p in partitions})
 
     def on_revoke(_c: Consumer, partitions: list[TopicPartition]) -> None:
-        for p in partitions:
-            tracker.assigned.discard(p.partition)
+        tracker.revoke({p.partition for p in partitions})
 
     started = time.monotonic()
     last_message = started
+    last_end_check = started
     # One batch lands in a worker thread while this one polls and encodes the next: the
     # database's time and Python's overlap. Offsets still follow their batch's commit.
     writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loan-events-writer")
@@ -288,7 +310,12 @@ def consume(
                     if max_messages is not None and read >= max_messages:
                         report.stopped_by = "max-messages"
                         break
-                    if not follow and tracker.done():
+                    if not follow and tracker.eof and not batch and time.monotonic() - last_end_check > 1.0:
+                        # librdkafka reports a partition's end once per reach; after a rebalance (a broker
+                        # restart times the session out) it may not come again: ask the broker.
+                        last_end_check = time.monotonic()
+                        _check_ends(consumer, topic, tracker, tracker.waiting_on())
+                    if not follow and tracker.done() and _ends_confirmed(consumer, topic, tracker):
                         report.stopped_by = "eof"
                         break
                     if idle_timeout is not None and not batch and time.monotonic() - last_message > idle_timeout:
@@ -330,6 +357,47 @@ def _accept(polled: list[Message], tracker: EndTracker) -> list[Message]:
         else:  # transient (broker restarting, ...): librdkafka retries on its own
             log.warning("kafka: %s", error)
     return batch
+
+
+def _read_to_end(consumer: Consumer, topic: str, partitions: set[int]) -> set[int]:
+    """Those of `partitions` this consumer has read up to the broker's current end (high watermark).
+
+    Read means consumed since the assignment (position), or landed and committed before it.
+    A partition whose offsets cannot be learnt now (broker restarting) is not counted.
+    """
+    if not partitions:
+        return set()
+    wanted = [TopicPartition(topic, p) for p in sorted(partitions)]
+    try:
+        positions = {tp.partition: tp.offset for tp in consumer.position(wanted)}
+        committed = {tp.partition: tp.offset for tp in consumer.committed(wanted, timeout=5)}
+        done = set()
+        for p in partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=5, cached=False)
+            read = max(positions.get(p, -1), committed.get(p, -1))
+            if high == low or (read >= 0 and read >= high):
+                done.add(p)
+        return done
+    except KafkaException as error:
+        log.warning("kafka: cannot check the end of %s yet: %s", topic, error)
+        return set()
+
+
+def _check_ends(consumer: Consumer, topic: str, tracker: EndTracker, partitions: set[int]) -> None:
+    for p in _read_to_end(consumer, topic, partitions):
+        tracker.reached_end(p)
+
+
+def _ends_confirmed(consumer: Consumer, topic: str, tracker: EndTracker) -> bool:
+    """Before stopping: every partition counted as "at its end" (not by an EOF) still is.
+
+    "At its end" was true when librdkafka said so; messages may have arrived since (a producer
+    retrying through a broker restart). Such a partition is read on instead.
+    """
+    claimed = tracker.assigned & tracker.at_end - tracker.eof
+    stale = claimed - _read_to_end(consumer, topic, claimed)
+    tracker.at_end -= stale
+    return not stale
 
 
 def _land_batch(conn: psycopg.Connection, rows: bytes, count: int) -> int:
@@ -374,4 +442,7 @@ def _commit_offsets(consumer: Consumer, batch: Sequence[Message], attempts: int 
             return
         except KafkaException as error:
             log.warning("offset commit failed (attempt %d): %s", attempt + 1, error)
+            code = error.args[0].code() if error.args and isinstance(error.args[0], KafkaError) else None
+            if code in _STALE_GENERATION:  # the group rebalanced: this commit can never succeed, don't block on it
+                return
             time.sleep(0.5 * (attempt + 1))

@@ -169,15 +169,15 @@ def produce(
             raise ProducerError(f"{path}: cannot be read as raw loans after {sent:,} messages: {error}") from error
         if skipped:
             log.warning("%s: %d lines are not records of 24 fields and were not sent", path.name, len(skipped))
+        # Every loan is acknowledged before the first EOF goes out: a consumer that sees an EOF
+        # (and stops on "the other partitions are read to their end") can then miss nothing, even
+        # when a broker restart holds some partitions' deliveries back in retries.
+        _deliver_all(producer, topic, failures, "loans")
         partitions = _partition_count(producer, topic)
         if send_eof:
             for partition in range(partitions):
                 _produce(producer, topic, None, EOF, on_delivery, partition=partition)
-        remaining = producer.flush(120)
-    if remaining or failures:
-        raise ProducerError(
-            f"{remaining + len(failures)} messages not delivered to {topic}: {failures[:3] or 'flush timed out'}"
-        )
+            _deliver_all(producer, topic, failures, "EOF markers")
     report = ProduceReport(topic, sent, partitions if send_eof else 0, time.monotonic() - started)
     log.info(report.summary())
     return report
@@ -199,6 +199,29 @@ def _pace(started: float, sent: int, rate: float) -> None:
         time.sleep(ahead)
 
 
-def _partition_count(producer: Producer, topic: str) -> int:
-    metadata = producer.list_topics(topic, timeout=30)
-    return len(metadata.topics[topic].partitions)
+def _deliver_all(producer: Producer, topic: str, failures: list[str], what: str, timeout: float = 120.0) -> None:
+    """Wait until everything queued is delivered (librdkafka retries through a broker restart); raise if not."""
+    remaining = producer.flush(timeout)
+    if remaining or failures:
+        raise ProducerError(
+            f"{remaining + len(failures)} messages ({what}) not delivered to {topic}: "
+            f"{failures[:3] or 'flush timed out'}"
+        )
+
+
+def _partition_count(producer: Producer, topic: str, timeout: float = 60.0) -> int:
+    """The topic's partition count; retried while the broker is (re)starting."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            metadata = producer.list_topics(topic, timeout=10)
+            found = metadata.topics.get(topic)
+            if found is not None and found.error is None and found.partitions:
+                return len(found.partitions)
+            problem = f"topic metadata: {found.error if found is not None else 'missing'}"
+        except KafkaException as error:
+            problem = str(error)
+        if time.monotonic() > deadline:
+            raise ProducerError(f"cannot read the partitions of {topic}: {problem}")
+        log.warning("partitions of %s not known yet (%s): retrying", topic, problem)
+        time.sleep(0.5)

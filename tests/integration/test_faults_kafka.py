@@ -28,7 +28,7 @@ from lendflow.generate import write_sample
 from lendflow.services import kafka as broker
 from lendflow.services.kafka import ensure_topic
 from lendflow.settings import Settings
-from streaming.producer import produce
+from streaming.producer import ProduceReport, produce
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
 
@@ -142,20 +142,35 @@ def test_broker_restart_in_the_middle_of_a_run(postgres: Settings, own_broker: S
         except Exception as error:  # surfaced by the assertion below
             produced["error"] = error
 
-    thread = threading.Thread(target=producer)
+    thread = threading.Thread(target=producer, daemon=True)
     thread.start()
     proc = _consumer(postgres, topic, group, {"LENDFLOW_KAFKA_BOOTSTRAP": own_broker.kafka_bootstrap})
     try:
-        _wait_for(lambda: _landed(postgres, topic)[0] > 2_000, 60, "the run to get going")
+        _wait_for(lambda: _landed(postgres, topic)[0] > 2_000 or proc.poll() is not None, 60, "the run to get going")
+        assert proc.poll() is None, f"the consumer died before the restart: {proc.communicate()[1]}"
+        # In the middle of the run: the producer is still sending (20,000 at 4,000/s) when the broker goes.
+        assert thread.is_alive() and _landed(postgres, topic)[0] < 20_000, "the run ended before the restart"
         broker.stop(own_broker)
-        time.sleep(1.0)
+        # Down for longer than the consumer's session timeout (6 s): every run goes through the
+        # session timing out and the group rebalancing, the path that used to hang now and then
+        # (with a 1 s pause it only happened when a loaded machine made the restart slow).
+        time.sleep(8.0)
         broker.start(own_broker)
-        thread.join(240)
-        _, err = proc.communicate(timeout=240)
+        # The producer first: without its EOF markers the consumer would wait forever, so its
+        # failure is the one to report (and at once).
+        thread.join(60)
+        assert not thread.is_alive(), "the producer did not finish within 60 s of the restart"
+        assert "error" not in produced, f"the producer failed: {produced['error']!r}"
+        _, err = proc.communicate(timeout=60)
+        print(f"consumer stderr:\n{err}")  # shown when the test fails: the rebalance, the retries
     finally:
         if proc.poll() is None:
             proc.kill()
-    assert "error" not in produced, produced
+            _, err = proc.communicate()
+            print(f"consumer stderr:\n{err}")
     assert proc.returncode == 0, err
-    assert _landed(postgres, topic) == (20_003, 20_003)
+    sent = produced["report"]
+    assert isinstance(sent, ProduceReport) and sent.messages == 20_000, sent
+    expected = sent.messages + sent.eof_markers
+    assert _landed(postgres, topic) == (expected, expected)
     assert _offsets_are_complete(postgres, topic)
