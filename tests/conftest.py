@@ -6,8 +6,9 @@ separate database, so `make test` never touches the data of `make run`.
 
 from __future__ import annotations
 
+import dataclasses
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import psycopg
@@ -36,15 +37,25 @@ def postgres(settings: Settings) -> Iterator[Settings]:
     from lendflow.services import postgres as pg
 
     pg.start(settings)
+    yield recreate_database(settings)
+
+
+def recreate_database(settings: Settings) -> Settings:
+    """Drop and create settings' database, with the schemas and grants `lendflow up` gives."""
+    from lendflow.services import roles
+
     admin_dsn = settings.pg_dsn.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(settings.pg_db)))
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.pg_db)))
-    # The fresh database gets the schemas and role grants `lendflow up` gives the real one.
-    from lendflow.services import roles
-
     roles.bootstrap(settings)
-    yield settings
+    return settings
+
+
+@pytest.fixture(scope="session")
+def own_database(postgres: Settings) -> Callable[[str], Settings]:
+    """A fresh database of its own, `<test db>_<suffix>`, for tests whose counts must see only their data."""
+    return lambda suffix: recreate_database(dataclasses.replace(postgres, pg_db=f"{postgres.pg_db}_{suffix}"))
 
 
 @pytest.fixture(scope="session")

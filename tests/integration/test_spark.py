@@ -13,7 +13,7 @@ import dataclasses
 import json
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -77,9 +77,13 @@ def _dbt_in_process(args: list[str], settings: Settings, target: str) -> list[st
 
 @pytest.fixture(scope="session")
 def staged(
-    postgres: Settings, kafka: Settings, small_sample: Path, tmp_path_factory: pytest.TempPathFactory
+    own_database: Callable[[str], Settings],
+    kafka: Settings,
+    small_sample: Path,
+    tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Warehouses]:
     """The same input landed into both engines (one file, one topic), Python steps run on each."""
+    postgres = own_database("spark")  # counts and marts must see this input only
     from lendflow.services import spark as spark_service
     from python_steps import run as pg_python_steps
     from spark_jobs import python_steps as spark_python_steps

@@ -10,7 +10,7 @@ answers are recomputed with pandas straight from the raw files, independently of
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -84,8 +84,10 @@ def _dirty_file(sample: Path, out: Path) -> Path:
 
 
 @pytest.fixture(scope="session")
-def warehouse(postgres: Settings, small_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Warehouse]:
-    settings = postgres
+def warehouse(
+    own_database: Callable[[str], Settings], small_sample: Path, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Warehouse]:
+    settings = own_database("warehouse")  # exact counts: only this module's input
     land_file(small_sample / "loans.csv", settings, progress=False)
     land_file(small_sample / "loans.parquet", settings, progress=False)
     land_file(_dirty_file(small_sample, tmp_path_factory.mktemp("dirty")), settings, progress=False)

@@ -16,8 +16,10 @@ EXPECTED_DAGS = {"lending_elt", "lending_elt_spark", "lending_full_refresh", "da
 
 @pytest.fixture(scope="module")
 def dagbag(settings: Settings, dbt_manifest: Path) -> Any:
+    from lendflow.services.airflow import ensure_db
     from orchestration.runner import compile_manifest, load_dagbag
 
+    ensure_db(settings)  # reading a DAG's state needs the metadata tables, even alone
     compile_manifest(settings, "spark")  # lending_elt_spark renders from its own manifest
     return load_dagbag(settings)
 

