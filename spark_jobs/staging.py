@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingestion.land import LandingError, Record, Reject, file_sha256, read_records
+from ingestion.land import LandingError, LandingReport, Record, Reject, file_sha256, read_records
 from lendflow.progress import row_progress
 from lendflow.raw_columns import RAW_COLUMNS
 from lendflow.settings import Settings
@@ -79,14 +79,8 @@ REJECTS_ARROW_SCHEMA = pa.schema([("line_number", pa.int64()), ("raw_text", pa.s
 
 
 @dataclass(frozen=True)
-class SparkStagingReport:
-    source_file: str
-    file_sha256: str
-    batch_id: str
-    rows_read: int
-    rows_landed: int
-    rows_rejected: int
-    skipped: bool = False
+class SparkStagingReport(LandingReport):
+    """The same counts as PostgreSQL's landing report, worded for Spark staging."""
 
     def summary(self) -> str:
         if self.skipped:
