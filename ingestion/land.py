@@ -570,10 +570,11 @@ def _copy_statement(columns: tuple[str, ...]) -> sql.Composed:
     )
 
 
-def land_file(path: Path, settings: Settings, *, progress: bool = True, role: str | None = None) -> LandingReport:
+def land_file(path: Path, settings: Settings, *, progress: bool = True, role: str | None = "loader") -> LandingReport:
     """Land one file in one transaction; skip it if its checksum was landed before.
 
-    role: land as this least-privilege role (e.g. "loader", see Settings.role_dsn); default the owner.
+    role: the least-privilege role to land as (Settings.role_dsn: insert into raw, nothing
+    more); None lands as the warehouse's owner.
     """
     path = Path(path)
     if not path.is_file():

@@ -27,6 +27,18 @@ Services = Annotated[
     typer.Option("--service", "-s", help="Only this service (postgres, kafka, spark, dashboard); repeatable."),
 ]
 
+ROLE_HELP = (
+    "Database role to land as: loader (least privilege: may only insert into raw) or owner "
+    "(the warehouse's owner, for warehouses without a loader role)."
+)
+LANDING_ROLES = ("loader", "owner")
+
+
+def _landing_role(role: str) -> str:
+    if role not in LANDING_ROLES:
+        _fail(f"--role must be one of {', '.join(LANDING_ROLES)}, not {role!r}")
+    return role
+
 
 @app.callback()
 def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False) -> None:
@@ -117,9 +129,7 @@ def land(
     files: Annotated[
         list[Path], typer.Argument(help="CSV or Parquet files of raw loans.", exists=True, dir_okay=False)
     ],
-    role: Annotated[
-        str | None, typer.Option(help="Land as this least-privilege role, e.g. loader (default: the owner).")
-    ] = None,
+    role: Annotated[str, typer.Option(help=ROLE_HELP)] = "loader",
 ) -> None:
     """Land raw files into PostgreSQL raw.loans untouched, exactly once; report read/landed/rejected.
 
@@ -131,7 +141,7 @@ def land(
     settings = config.load()
     for path in files:
         try:
-            report = land_file(path, settings, role=role)
+            report = land_file(path, settings, role=None if _landing_role(role) == "owner" else role)
         except LandingError as error:
             _fail(str(error))
         console.print(report.summary())
@@ -165,9 +175,7 @@ def consume(
     idle_timeout: Annotated[
         float | None, typer.Option(help="Also stop after this many seconds without a message.")
     ] = None,
-    role: Annotated[
-        str | None, typer.Option(help="Land as this least-privilege role, e.g. loader (default: the owner).")
-    ] = None,
+    role: Annotated[str, typer.Option(help=ROLE_HELP)] = "loader",
 ) -> None:
     """Land the Kafka topic into raw.loan_events untouched, exactly once; stops at EOF unless --follow.
 
@@ -187,7 +195,7 @@ def consume(
             follow=follow,
             batch_size=batch_size,
             idle_timeout=idle_timeout,
-            dsn=settings.role_dsn(role) if role else None,
+            dsn=settings.pg_dsn if _landing_role(role) == "owner" else settings.role_dsn(role),
         )
     except ConsumerError as error:
         _fail(str(error))

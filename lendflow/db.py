@@ -3,17 +3,19 @@
 from __future__ import annotations
 
 import psycopg
+from psycopg import sql
 
 from lendflow.settings import Settings
 
 
-def connect(settings: Settings, *, autocommit: bool = False) -> psycopg.Connection:
-    """A psycopg 3 connection to the warehouse database."""
+def connect(settings: Settings, *, autocommit: bool = False, role: str | None = None) -> psycopg.Connection:
+    """A psycopg 3 connection to the warehouse database, as its owner or as `role` (Settings.role_dsn)."""
+    dsn = settings.role_dsn(role) if role else settings.pg_dsn
     try:
-        return psycopg.connect(settings.pg_dsn, autocommit=autocommit, connect_timeout=10)
+        return psycopg.connect(dsn, autocommit=autocommit, connect_timeout=10)
     except psycopg.OperationalError as error:
         raise psycopg.OperationalError(
-            f"cannot reach PostgreSQL at {_masked(settings.pg_dsn)}: {error}. "
+            f"cannot reach PostgreSQL at {_masked(dsn)}: {error}. "
             "Is it running? Try `lendflow up` or `lendflow status`."
         ) from error
 
@@ -29,3 +31,10 @@ def _masked(dsn: str) -> str:
 
 
 masked_dsn = _masked
+
+
+def ensure_schema(conn: psycopg.Connection, name: str) -> None:
+    """Create a schema unless it exists: a role without CREATE on the database (the transformer)
+    may not even run `create schema if not exists` on a schema the bootstrap made for it."""
+    if conn.execute("select to_regnamespace(%s) is null", (name,)).fetchone() == (True,):
+        conn.execute(sql.SQL("create schema {}").format(sql.Identifier(name)))

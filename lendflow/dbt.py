@@ -18,8 +18,13 @@ class DbtError(RuntimeError):
 
 
 def dbt_env(settings: Settings, target: str = "postgres") -> dict[str, str]:
-    """The variables profiles/profiles.yml reads, derived from the one warehouse DSN."""
-    parts = conninfo_to_dict(settings.pg_dsn)
+    """The variables profiles/profiles.yml reads: dbt connects as the transformer role.
+
+    Least privilege: the transformer reads raw and owns the schemas dbt builds, nothing more
+    (lendflow/services/roles.py). On an external warehouse without LENDFLOW_TRANSFORMER_DSN
+    that is the warehouse's own DSN (Settings.role_dsn).
+    """
+    parts = conninfo_to_dict(settings.role_dsn("transformer"))
     return {
         "LENDFLOW_DBT_TARGET": target,
         "DBT_PG_HOST": str(parts.get("host", "127.0.0.1")),

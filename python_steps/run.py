@@ -11,8 +11,8 @@ from dataclasses import dataclass
 import numpy as np
 import psycopg
 
-from ingestion.raw_tables import ensure_raw_tables
-from lendflow.db import connect
+from ingestion.raw_tables import ensure_raw_tables_exist
+from lendflow.db import connect, ensure_schema
 from lendflow.settings import Settings
 from python_steps.titles import TitleMapping, canonical_titles
 from python_steps.transforms import TRANSFORMED_COLUMNS, FittedParameter, fit_yeo_johnson
@@ -23,7 +23,6 @@ SCHEMA = "python_steps"
 RAW_NAMES = {"emp_title": "Emp Title", "avg_cur_bal": "Avg Cur Bal", "tot_cur_bal": "Tot Cur Bal"}
 
 _DDL = (
-    f"create schema if not exists {SCHEMA}",
     f"""create table if not exists {SCHEMA}.emp_title_map (
         raw_title text primary key,
         canonical_title text not null,
@@ -124,14 +123,16 @@ def write_outputs(
 
 
 def ensure_tables(conn: psycopg.Connection) -> None:
+    ensure_schema(conn, SCHEMA)
     for ddl in _DDL:
         conn.execute(ddl)
 
 
 def run(settings: Settings, *, refit: bool = True) -> StepsReport:
     """Fit both steps on everything landed so far and store their tables (see write_outputs for refit)."""
-    with connect(settings) as conn:
-        ensure_raw_tables(conn)
+    # A transform step: it runs as dbt does, as the transformer (reads raw, owns python_steps).
+    ensure_raw_tables_exist(settings, settings.role_dsn("transformer"))
+    with connect(settings, role="transformer") as conn:
         ensure_tables(conn)
         titles, balances = read_inputs(conn)
         mappings = canonical_titles(titles)

@@ -247,10 +247,11 @@ def consume(
 ) -> ConsumeReport:
     """Land the topic into raw.loan_events until the end of the run (or forever with follow).
 
-    dsn: the connection to land with (default: the warehouse owner's; the loader role's works too).
+    dsn: the connection to land with (default: the loader role's, which may only insert into raw).
     idle_timeout: also stop after this many seconds without a message (None: wait).
     """
     topic = topic or settings.kafka_topic
+    dsn = dsn or settings.role_dsn("loader")
     stop = stop or threading.Event()
     report = ConsumeReport(topic)
     tracker = EndTracker()
@@ -290,7 +291,7 @@ def consume(
 
     try:
         with (
-            psycopg.connect(dsn or settings.pg_dsn, connect_timeout=10) as conn,
+            psycopg.connect(dsn, connect_timeout=10) as conn,
             stop_on_signals(stop),
             row_progress(f"consuming {topic}", enabled=progress) as advance,
         ):

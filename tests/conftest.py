@@ -58,6 +58,17 @@ def own_database(postgres: Settings) -> Callable[[str], Settings]:
     return lambda suffix: recreate_database(dataclasses.replace(postgres, pg_db=f"{postgres.pg_db}_{suffix}"))
 
 
+def only_as(settings: Settings, *roles: str) -> Settings:
+    """settings that can log in only as `roles`: the owner's DSN carries a wrong password, so a
+    step that quietly used the owner instead fails to connect (proof it needs only those roles)."""
+    owner_locked_out = psycopg.conninfo.make_conninfo(settings.pg_dsn, password="not-the-owners-password")
+    return dataclasses.replace(
+        settings,
+        pg_dsn_override=owner_locked_out,
+        role_dsn_overrides={role: settings.role_dsn(role) for role in roles},
+    )
+
+
 @pytest.fixture(scope="session")
 def kafka(settings: Settings) -> Settings:
     from lendflow.services import kafka as broker

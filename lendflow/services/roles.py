@@ -3,16 +3,20 @@
 | role                   | may                                                                 |
 |------------------------|---------------------------------------------------------------------|
 | lendflow_loader        | insert into (and read, for exactly-once checks) the tables of `raw` |
-| lendflow_transformer   | read `raw`; own `staging`, `intermediate`, `marts`, `seeds` (dbt)   |
+| lendflow_transformer   | read `raw`; own the schemas dbt and the Python steps build          |
 | lendflow_reader        | select from `marts`, nothing else; its sessions are read-only       |
 
 No role may create schemas, temporary tables, or anything in `public`. The raw tables
 themselves are created by the warehouse's owner (the admin DSN), never by the loader: a
 role that creates a table owns it, and an owner can update, delete and drop.
 
+dbt and the Python steps run as the transformer (lendflow/dbt.py), landing as the loader.
+The transformer cannot create schemas, so the bootstrap creates the ones it builds in and
+hands it every object already in them (a warehouse the admin built before keeps working).
+
 Grants cover the objects that exist now *and* those created later, through default
-privileges for the two roles that create objects: the admin (dbt and landing as run by
-`lendflow` today) and the transformer. That is why dbt_project.yml carries no `+grants:`:
+privileges for the two roles that create objects: the admin (raw tables, and anything built
+with the owner's DSN) and the transformer. That is why dbt_project.yml carries no `+grants:`:
 a dbt grant to `lendflow_reader` would fail on an external warehouse where that role
 does not exist, while default privileges work for every model, seed and tool alike.
 
@@ -39,8 +43,11 @@ from lendflow.settings import ROLES, Settings
 log = logging.getLogger(__name__)
 
 RAW_SCHEMA = "raw"
-# Built by dbt; owned by the transformer.
-DBT_SCHEMAS = ("staging", "intermediate", "marts", "seeds")
+# Where dbt's on-run-start hook keeps its SQL helpers: profiles.yml's schema + "_helpers"
+# (macros/cross_db/json.sql).
+DBT_HELPERS_SCHEMA = "analytics_helpers"
+# Built by dbt and the Python steps (python_steps/run.py's SCHEMA); owned by the transformer.
+TRANSFORMER_SCHEMAS = ("staging", "intermediate", "marts", "seeds", "python_steps", DBT_HELPERS_SCHEMA)
 READER_SCHEMA = "marts"
 
 # Arbitrary constant: one key for "someone is creating or altering lendflow's roles".
@@ -133,12 +140,13 @@ def grant_statements(dbname: str, admin: str, found: dict[str, Login]) -> list[s
         q("revoke create on schema public from public"),
         q("create schema if not exists {s}", s=raw),
     ]
-    for schema in DBT_SCHEMAS:
+    for schema in TRANSFORMER_SCHEMAS:
         name = sql.Identifier(schema)
         statements += [
             q("create schema if not exists {s} authorization {t}", s=name, t=transformer),
             q("alter schema {s} owner to {t}", s=name, t=transformer),
         ]
+    statements.append(_hand_over_objects(TRANSFORMER_SCHEMAS, found["transformer"].user))
     statements += [
         # loader: insert into raw. It reads raw too, because exactly-once landing must see
         # what has landed already (raw.landed_files, the unique keys behind ON CONFLICT).
@@ -179,6 +187,42 @@ def grant_statements(dbname: str, admin: str, found: dict[str, Login]) -> list[s
             ),
         ]
     return statements
+
+
+def _hand_over_objects(schemas: Iterable[str], owner: str) -> sql.Composed:
+    """Give `owner` every table, view, sequence and function in `schemas` that another role owns.
+
+    dbt replaces a relation by renaming, which only its owner may do: objects the admin built
+    before dbt ran as the transformer would otherwise block every later build.
+    """
+    body = sql.SQL(
+        """
+        do $handover$
+        declare
+            item record;
+        begin
+            for item in
+                select format('alter %s %I.%I owner to %I',
+                    case c.relkind when 'v' then 'view' when 'm' then 'materialized view'
+                        when 'S' then 'sequence' else 'table' end,
+                    n.nspname, c.relname, {owner}) as ddl
+                from pg_class c join pg_namespace n on n.oid = c.relnamespace
+                where n.nspname = any({schemas}) and c.relkind in ('r', 'p', 'v', 'm', 'S', 'f')
+                    and pg_get_userbyid(c.relowner) <> {owner}
+                    -- a sequence owned by a column follows its table
+                    and not (c.relkind = 'S' and exists (
+                        select 1 from pg_depend d where d.objid = c.oid and d.deptype in ('a', 'i')))
+                union all
+                select format('alter routine %s owner to %I', p.oid::regprocedure, {owner})
+                from pg_proc p join pg_namespace n on n.oid = p.pronamespace
+                where n.nspname = any({schemas}) and pg_get_userbyid(p.proowner) <> {owner}
+            loop
+                execute item.ddl;
+            end loop;
+        end
+        $handover$"""
+    )
+    return body.format(owner=sql.Literal(owner), schemas=sql.Literal(list(schemas)))
 
 
 def main() -> int:

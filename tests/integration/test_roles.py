@@ -205,6 +205,30 @@ def test_bootstrap_is_idempotent_and_leaves_other_databases_alone(warehouse: Set
         assert conn.execute("select loan_id from marts.zz_roles_probe_admin").fetchall() == [(1,)]
 
 
+def test_bootstrap_hands_what_the_owner_built_to_the_transformer(warehouse: Settings) -> None:
+    # A warehouse dbt built as its owner (lendflow before it ran dbt as the transformer): the
+    # transformer must be able to replace those relations and functions on its next build.
+    with psycopg.connect(warehouse.pg_dsn, autocommit=True) as admin:
+        admin.execute("create table intermediate.zz_roles_probe_owned (loan_id serial, x int)")
+        admin.execute("create view marts.zz_roles_probe_owned_view as select 1 as x")
+        admin.execute("create function analytics_helpers.zz_roles_probe(x int) returns int language sql as 'select x'")
+    try:
+        roles.bootstrap(warehouse)
+        with psycopg.connect(warehouse.role_dsn("transformer"), autocommit=True) as transformer:
+            transformer.execute("alter table intermediate.zz_roles_probe_owned rename to zz_roles_probe_owned2")
+            transformer.execute("insert into intermediate.zz_roles_probe_owned2 (x) values (1)")  # its sequence too
+            transformer.execute("create or replace view marts.zz_roles_probe_owned_view as select 1 as x")
+            transformer.execute(
+                "create or replace function analytics_helpers.zz_roles_probe(x int) returns int"
+                " language sql as 'select x + 1'"
+            )
+    finally:
+        with psycopg.connect(warehouse.pg_dsn, autocommit=True) as admin:
+            admin.execute("drop table if exists intermediate.zz_roles_probe_owned, intermediate.zz_roles_probe_owned2")
+            admin.execute("drop view if exists marts.zz_roles_probe_owned_view")
+            admin.execute("drop function if exists analytics_helpers.zz_roles_probe(int)")
+
+
 def test_an_external_warehouse_without_role_dsns_is_left_alone(warehouse: Settings) -> None:
     # Pointing at a server we did not create: role_dsn() falls back to the admin DSN, and the
     # bootstrap must neither fail nor create anything.

@@ -22,10 +22,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from ingestion.land import land_file
-from ingestion.raw_tables import ensure_raw_tables
+from ingestion.raw_tables import ensure_raw_tables, ensure_raw_tables_exist
 from lendflow.dbt import run_dbt
 from lendflow.settings import Settings
 from python_steps import run as python_steps
+from tests.conftest import only_as
 
 pytestmark = pytest.mark.postgres
 
@@ -88,9 +89,11 @@ def warehouse(
     own_database: Callable[[str], Settings], small_sample: Path, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Warehouse]:
     settings = own_database("warehouse")  # exact counts: only this module's input
-    land_file(small_sample / "loans.csv", settings, progress=False)
-    land_file(small_sample / "loans.parquet", settings, progress=False)
-    land_file(_dirty_file(small_sample, tmp_path_factory.mktemp("dirty")), settings, progress=False)
+    ensure_raw_tables_exist(settings)  # the owner's part (as `lendflow up` on a new warehouse)
+    loader = only_as(settings, "loader")  # landing needs nothing but the loader role
+    land_file(small_sample / "loans.csv", loader, progress=False)
+    land_file(small_sample / "loans.parquet", loader, progress=False)
+    land_file(_dirty_file(small_sample, tmp_path_factory.mktemp("dirty")), loader, progress=False)
 
     stream = pq.read_table(small_sample / "stream.parquet").slice(0, 200).to_pylist()
     batch = pq.read_table(small_sample / "loans.parquet").slice(0, 5).to_pylist()
@@ -104,8 +107,9 @@ def warehouse(
         "missing_key_grade": json.dumps(missing_key),
     }
     bad_refs = _insert_events(settings, list(bad.values()), len(refs))
-    python_steps.run(settings)
-    run_dbt(["build"], settings)
+    # The transform runs as it does in production: as the transformer, and as nothing else.
+    python_steps.run(only_as(settings, "transformer"))
+    run_dbt(["build"], only_as(settings, "transformer"))
     yield Warehouse(
         settings,
         small_sample,
@@ -159,6 +163,21 @@ def _close(actual: pd.DataFrame, expected: pd.DataFrame, keys: list[str]) -> Non
 
 
 # --- the tests -----------------------------------------------------------------------------------
+def test_the_transformer_owns_every_model_and_the_reader_reads_every_mart(warehouse: Warehouse) -> None:
+    with psycopg.connect(warehouse.settings.pg_dsn) as conn:
+        owners = conn.execute(
+            "select n.nspname || '.' || c.relname, pg_get_userbyid(c.relowner) from pg_class c"
+            " join pg_namespace n on n.oid = c.relnamespace where c.relkind in ('r', 'v', 'm')"
+            " and n.nspname in ('staging', 'intermediate', 'marts', 'seeds', 'python_steps')"
+        ).fetchall()
+    assert len(owners) > 40
+    assert {owner for _, owner in owners} == {"lendflow_transformer"}
+    marts = [name for name, _ in owners if name.startswith("marts.")]
+    with psycopg.connect(warehouse.settings.role_dsn("reader")) as reader:
+        for name in marts:
+            reader.execute(f"select * from {name} limit 1")  # type: ignore[arg-type]
+
+
 def test_one_row_per_loan_and_the_latest_stream_event_wins(warehouse: Warehouse) -> None:
     expected = expected_loans(warehouse.sample, warehouse.stream_records)
     rows = warehouse.query("select count(*), count(distinct loan_id) from marts.fct_loans")

@@ -310,6 +310,8 @@ def test_compose_dbt_variables_match_what_lendflow_derives(
     derived = dbt_env(config.load())
     for key in ("DBT_PG_HOST", "DBT_PG_PORT", "DBT_PG_USER", "DBT_PG_PASSWORD", "DBT_PG_DBNAME"):
         assert env[key] == derived[key], key
+    # Least privilege: dbt builds as the transformer, never as the warehouse's owner.
+    assert derived["DBT_PG_USER"] == "lendflow_transformer"
 
 
 def test_connections_name_services_of_the_stack(compose: dict[str, Any]) -> None:

@@ -34,7 +34,12 @@
 {%- endmacro %}
 
 {% macro default__create_sql_helpers() -%}
-    create schema if not exists {{ target.schema }}_helpers;
+    {#- Not `create schema if not exists`: that needs CREATE on the database even when the
+        schema exists, and the transformer role dbt runs as has no such right (the bootstrap,
+        lendflow/services/roles.py, makes this schema for it). -#}
+    {%- if not adapter.check_schema_exists(target.database, target.schema ~ '_helpers') %}
+    create schema {{ target.schema }}_helpers;
+    {%- endif %}
     {#- parallel unsafe: the exception block opens a subtransaction, which PostgreSQL refuses
         inside a parallel query ("cannot start subtransactions during a parallel operation"). #}
     create or replace function {{ target.schema }}_helpers.try_parse_json_object(value text)
