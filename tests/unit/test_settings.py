@@ -48,3 +48,39 @@ def test_external_services_are_used_as_named(monkeypatch: pytest.MonkeyPatch) ->
     )
     assert env["DBT_PG_PASSWORD"] == "p@ss"
     assert masked_dsn(settings.pg_dsn) == "postgresql://u:***@db.example:5433/wh"
+
+
+def test_the_spark_thrift_target_has_its_driver(tmp_path: Path) -> None:
+    # A cluster's Thrift server (docker-compose's spark-thrift) is not here, but dbt must get as
+    # far as dialing it: without PyHive it stops before, saying the method needs dependencies.
+    import socket
+    import subprocess
+
+    from lendflow.dbt import dbt_executable
+    from lendflow.settings import DBT_PROJECT_DIR, PROFILES_DIR
+
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {
+        "PATH": "/usr/bin:/bin",
+        "DBT_PROFILES_DIR": str(PROFILES_DIR),
+        "DBT_PG_PASSWORD": "unused",
+        "DBT_SPARK_PORT": str(port),
+        "DBT_SPARK_CONNECT_RETRIES": "0",
+        "DBT_LOG_PATH": str(tmp_path),
+        "DBT_TARGET_PATH": str(tmp_path / "target"),
+        "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
+    }
+    result = subprocess.run(
+        [dbt_executable(), "debug", "--target", "spark_thrift"],
+        cwd=DBT_PROJECT_DIR,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        check=False,
+    )
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert f"Could not connect to any of [('127.0.0.1', {port})]" in output, output[-2000:]
