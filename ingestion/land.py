@@ -32,6 +32,7 @@ import csv
 import hashlib
 import io
 import logging
+import tempfile
 import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -617,8 +618,9 @@ def _land_in_transaction(conn: psycopg.Connection, path: Path, lineage: Lineage,
         log.info("%s: PostgreSQL refused a record (%s); validating every block", path.name, error.diag.message_primary)
         conn.execute("rollback to savepoint optimistic")
         landed, rejects = _copy_file(conn, path, lineage, progress, optimistic=False)
-    _store_rejects(conn, rejects, lineage)
-    report = LandingReport(source, digest, batch_id, landed + len(rejects), landed, len(rejects))
+    with rejects:
+        rejects.store(conn)
+    report = LandingReport(source, digest, batch_id, landed + rejects.count, landed, rejects.count)
     conn.execute(
         "insert into raw.landed_files (file_sha256, source_file, batch_id, rows_read, rows_landed,"
         " rows_rejected) values (%s, %s, %s, %s, %s, %s)",
@@ -629,9 +631,9 @@ def _land_in_transaction(conn: psycopg.Connection, path: Path, lineage: Lineage,
 
 def _copy_file(
     conn: psycopg.Connection, path: Path, lineage: Lineage, progress: bool, *, optimistic: bool
-) -> tuple[int, list[Reject]]:
+) -> tuple[int, RejectSpool]:
     landed = 0
-    rejects: list[Reject] = []
+    rejects = RejectSpool(lineage)
     source = copy_source(path, lineage, optimistic=optimistic)
     with (
         conn.cursor() as cursor,
@@ -642,22 +644,49 @@ def _copy_file(
         for chunk in source.chunks:
             copy.write(memoryview(chunk.data))
             landed += chunk.rows
-            rejects.extend(chunk.rejects)
+            rejects.add(chunk.rejects)
             advance(chunk.rows + len(chunk.rejects))
     return landed, rejects
 
 
-def _store_rejects(conn: psycopg.Connection, rejects: list[Reject], lineage: Lineage) -> None:
-    if not rejects:
-        return
-    with (
-        conn.cursor() as cursor,
-        cursor.copy(
-            "copy raw.rejected_rows (source_file, file_sha256, line_number, raw_text, reason, batch_id) from stdin"
-        ) as copy,
-    ):
+class RejectSpool:
+    """A file's rejected records on their way to raw.rejected_rows, in a temporary file past 8 MiB.
+
+    They cannot go to the database while the file's COPY holds the connection, and a file
+    of nothing but bad lines must not fill memory: they wait here, as CSV, in constant memory.
+    """
+
+    _COLUMNS = "source_file, file_sha256, line_number, raw_text, reason, batch_id"
+
+    def __init__(self, lineage: Lineage, max_memory: int = 8 << 20) -> None:
+        self._lineage = lineage
+        # Closed by __exit__ (the spool outlives the COPY that fills it).
+        self._spool = tempfile.SpooledTemporaryFile(max_size=max_memory, mode="w+", encoding="utf-8", newline="")  # noqa: SIM115
+        # Every field quoted: an empty raw text stays the empty string, not NULL.
+        self._writer = csv.writer(self._spool, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        self.count = 0
+
+    def add(self, rejects: Iterable[Reject]) -> None:
+        lineage = self._lineage
         for reject in rejects:
-            copy.write_row(
+            self._writer.writerow(
                 (lineage.source_file, lineage.file_sha256, reject.line_number, reject.raw_text, reject.reason,
                  lineage.batch_id)
             )  # fmt: skip
+            self.count += 1
+
+    def store(self, conn: psycopg.Connection) -> None:
+        """Copy every spooled reject into raw.rejected_rows (in the caller's transaction)."""
+        if not self.count:
+            return
+        self._spool.seek(0)
+        statement = sql.SQL("copy raw.rejected_rows ({}) from stdin with (format csv)").format(sql.SQL(self._COLUMNS))
+        with conn.cursor() as cursor, cursor.copy(statement) as copy:
+            for block in iter(lambda: self._spool.read(1 << 20), ""):
+                copy.write(block)
+
+    def __enter__(self) -> RejectSpool:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self._spool.close()

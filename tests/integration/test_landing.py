@@ -79,6 +79,28 @@ def test_ragged_and_undecodable_lines_are_rejected_with_reasons(postgres: Settin
     assert reasons[5] == "not valid UTF-8"
 
 
+def test_a_file_of_mostly_bad_lines_spools_its_rejects_and_keeps_every_one(postgres: Settings, tmp_path: Path) -> None:
+    # ~12 MiB of rejects: past the 8 MiB RejectSpool keeps in memory, so they go through its file.
+    header = ",".join(f'"{name}"' for name in RAW_COLUMNS)
+    good = ",".join(["x"] * 24)
+    awkward = '"quoted, with comma and ""quotes""",back\\slash,' + "z" * 200
+    lines = [header]
+    for number in range(2, 50_002):
+        lines.append(good if number % 1000 == 0 else f"{awkward},{number}")
+    path = tmp_path / "mostly_bad.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    report = land_file(path, postgres, progress=False)
+    assert (report.rows_read, report.rows_landed, report.rows_rejected) == (50_000, 50, 49_950)
+    with psycopg.connect(postgres.pg_dsn) as conn:
+        stored = conn.execute(
+            "select count(*), count(distinct line_number), min(line_number), max(line_number),"
+            " bool_and(raw_text = %s || ',' || line_number || E'\\n')"
+            " from raw.rejected_rows where file_sha256 = %s",
+            (awkward, report.file_sha256),
+        ).fetchone()
+    assert stored == (49_950, 49_950, 2, 50_001, True)
+
+
 def test_a_wrong_header_is_a_clear_error(postgres: Settings, tmp_path: Path) -> None:
     path = tmp_path / "wrong.csv"
     path.write_text("a,b\n1,2\n")
