@@ -31,3 +31,20 @@
         'loan_type': ['Individual', 'Joint', 'Direct Pay'],
     }) }}
 {%- endmacro %}
+
+{#- The lag features: the previous loan's issue date and amount within the letter grade and
+    within state + letter grade. One definition for the full build and the incremental one
+    (int_loans_lagged); use with lag_feature_windows() in the same select. -#}
+{% macro lag_feature_columns() -%}
+    lag(issue_date) over grade_order as prev_issue_date_in_grade,
+    lag(loan_amount) over grade_order as prev_loan_amount_in_grade,
+    lag(issue_date) over state_grade_order as prev_issue_date_in_state_grade,
+    lag(loan_amount) over state_grade_order as prev_loan_amount_in_state_grade
+{%- endmacro %}
+
+{#- "Previous" follows issue date, then loan_id: many loans share a date. -#}
+{% macro lag_feature_windows() -%}
+    window
+        grade_order as (partition by letter_grade order by issue_date, loan_id),
+        state_grade_order as (partition by addr_state, letter_grade order by issue_date, loan_id)
+{%- endmacro %}

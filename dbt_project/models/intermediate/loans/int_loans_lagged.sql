@@ -52,15 +52,10 @@ lagged_keys as (
 
     select
         loan_id,
-        lag(issue_date) over grade_order as prev_issue_date_in_grade,
-        lag(loan_amount) over grade_order as prev_loan_amount_in_grade,
-        lag(issue_date) over state_grade_order as prev_issue_date_in_state_grade,
-        lag(loan_amount) over state_grade_order as prev_loan_amount_in_state_grade
+        {{ lag_feature_columns() }}
 
     from keys
-    window
-        grade_order as (partition by letter_grade order by issue_date, loan_id),
-        state_grade_order as (partition by addr_state, letter_grade order by issue_date, loan_id)
+    {{ lag_feature_windows() }}
 
 ),
 
@@ -114,15 +109,10 @@ changed as (
 
     select
         int_loans_encoded.*,
-        lag(issue_date) over grade_order as prev_issue_date_in_grade,
-        lag(loan_amount) over grade_order as prev_loan_amount_in_grade,
-        lag(issue_date) over state_grade_order as prev_issue_date_in_state_grade,
-        lag(loan_amount) over state_grade_order as prev_loan_amount_in_state_grade
+        {{ lag_feature_columns() }}
 
     from int_loans_encoded
-    window
-        grade_order as (partition by letter_grade order by issue_date, loan_id),
-        state_grade_order as (partition by addr_state, letter_grade order by issue_date, loan_id)
+    {{ lag_feature_windows() }}
 
 ),
 
