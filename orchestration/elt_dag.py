@@ -92,7 +92,11 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
         doc_md=DOC,
         params={
             "input_files": Param([], type="array", description="Batch files to land [default: the sample]."),
-            "stream": Param(True, type="boolean", description="Replay and consume the stream sample."),
+            "stream": Param(
+                True,
+                type="boolean",
+                description="Replay the stream sample (once per warehouse on postgres) and consume the topic.",
+            ),
             "stream_file": Param("", type="string", description="Stream sample [default: beside the input]."),
             "topic": Param(settings.kafka_topic, type="string"),
             "stream_idle_timeout": Param(60, type="number", description="Give up on EOF after this many idle s."),
@@ -135,7 +139,10 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
             stream_file = _stream_file(params, _input_files(params))
             if stream_file is None:
                 return None
-            return steps.replay_stream(config.load(), _run_dir(), stream_file, params["topic"])
+            # Spark staging keeps its own place in the topic (a checkpoint), so the spark DAG replays every run.
+            return steps.replay_stream(
+                config.load(), _run_dir(), stream_file, params["topic"], once=target == "postgres"
+            )
 
         @task
         def consume_stream() -> dict[str, Any] | None:
@@ -210,8 +217,11 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
 
         started = prepare_run()
         landed = land_batch_files()
+        replayed = replay_stream()
         consumed = consume_stream()
-        started >> [landed, replay_stream() >> consumed]
+        # The replay too waits for prepare_run: it needs the services, the database and the sample.
+        started >> [landed, replayed]
+        replayed >> consumed
         raw_checked = gate_raw()
         [landed, consumed] >> raw_checked
         built = raw_checked >> python_steps() >> dbt

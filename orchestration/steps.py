@@ -66,25 +66,44 @@ def land_batch_files(settings: Settings, run_dir: Path, inputs: list[Path]) -> l
     return reports
 
 
-def replay_stream(settings: Settings, run_dir: Path, stream_file: Path, topic: str) -> dict[str, Any]:
-    """Send a stream sample to the topic, ending with EOF (stands in for the live producer)."""
+def replay_stream(
+    settings: Settings, run_dir: Path, stream_file: Path, topic: str, *, once: bool = True
+) -> dict[str, Any]:
+    """Send a stream sample to the topic, ending with EOF (stands in for the live producer).
+
+    once: only while nothing of the topic has landed in the PostgreSQL warehouse (the rule
+    `lendflow run --direct` follows too), so a second run replays nothing and lands nothing twice.
+    """
+    from lendflow.pipeline import topic_has_landed
     from streaming.producer import produce
 
-    report = produce(stream_file, settings, topic, progress=False)
-    payload = {"file": str(stream_file), **asdict(report)}
+    if once and topic_has_landed(settings, topic):
+        log.info("%s has landed in this warehouse before: the stream sample is not replayed again", topic)
+        payload: dict[str, Any] = {"file": str(stream_file), "skipped": "the topic has landed before"}
+    else:
+        payload = {"file": str(stream_file), **asdict(produce(stream_file, settings, topic, progress=False))}
     write_json(run_dir / "stream_produced.json", payload)
     return payload
 
 
+# With no replay there is no EOF to wait for: land what the topic holds, stop once it is quiet.
+IDLE_TIMEOUT_WITHOUT_REPLAY = 15.0
+
+
 def consume_stream(settings: Settings, run_dir: Path, topic: str, group: str, idle_timeout: float) -> dict[str, Any]:
     """Land the topic into raw.loan_events until every partition has said EOF (or went idle)."""
+    from orchestration.artifacts import read_json
     from streaming.consumer import consume
 
+    produced = run_dir / "stream_produced.json"
+    replayed = not (produced.is_file() and read_json(produced).get("skipped"))
+    if not replayed:
+        idle_timeout = min(idle_timeout, IDLE_TIMEOUT_WITHOUT_REPLAY)
     report = consume(settings, topic, group=group, idle_timeout=idle_timeout, progress=False)
     payload = asdict(report)
     payload["eof_partitions"] = sorted(report.eof_partitions)
     write_json(run_dir / "stream.json", payload)
-    if report.stopped_by != "eof":
+    if replayed and report.stopped_by != "eof":
         log.warning("the stream stopped by %s, not EOF: the producer may not have finished", report.stopped_by)
     return payload
 

@@ -64,6 +64,15 @@ def test_every_unit_test_has_a_task_that_runs_it(dagbag: Any, manifest: dict[str
         assert f"dbt.{model}.test" in task_ids or (model in orphans and "dbt_unit_tests" in task_ids), model
 
 
+def test_every_step_waits_for_prepare_run(dagbag: Any) -> None:
+    """prepare_run brings up the services and the database and generates the sample: nothing may start before it."""
+    for dag_id in ("lending_elt", "lending_elt_spark", "lending_full_refresh"):
+        dag = dagbag.get_dag(dag_id)
+        assert dag.get_task("prepare_run").upstream_task_ids == set(), dag_id
+        assert [task.task_id for task in dag.roots] == ["prepare_run"], dag_id
+        assert dag.get_task("consume_stream").upstream_task_ids == {"replay_stream"}, dag_id
+
+
 def test_the_gates_run_around_the_dbt_group(dagbag: Any) -> None:
     dag = dagbag.get_dag("lending_elt")
     assert "python_steps" in dag.get_task("gate_raw").downstream_task_ids
