@@ -11,10 +11,14 @@ imputation_policy as (
 supported as (
 
     select 'emp_title' as column_name, 'constant' as method, cast(null as {{ dbt.type_string() }}) as group_by
-    union all select 'emp_length', 'mode_within_group', 'income_band'
-    union all select 'annual_inc_joint', 'own_income_if_joint', 'loan_type'
-    union all select 'int_rate', 'mean_within_group', 'letter_grade'
-    union all select 'description', 'copy_column', 'purpose'
+    union all
+    select 'emp_length', 'mode_within_group', 'income_band'
+    union all
+    select 'annual_inc_joint', 'own_income_if_joint', 'loan_type'
+    union all
+    select 'int_rate', 'mean_within_group', 'letter_grade'
+    union all
+    select 'description', 'copy_column', 'purpose'
 
 )
 

@@ -56,7 +56,7 @@ reversed as (
         and length_codes.encoded_value = cast(fct_loans.emp_length_years as {{ text }})
     left join lookup_values as titles
         on titles.column_name = 'emp_title' and titles.kind = 'canonical_title'
-        and titles.original_value = fct_loans.emp_title_raw
+        and fct_loans.emp_title_raw = titles.original_value
     {%- for column, categories in one_hot_categories().items() %}
     {%- set alias = {'home_ownership': 'home', 'verification_status': 'verification', 'loan_type': 'loan_types'}[column] %}
     left join lookup_values as {{ alias }}
@@ -88,9 +88,9 @@ checks as (
     ] %}
     {%- for name, got, expected in pairs %}
     {%- if expected == 'fct_emp_length' %}
-        {%- set expected = 'case when reversed.emp_length_from_years is null then null else fct_loans.emp_length end' %}
+    {%- set expected = 'case when reversed.emp_length_from_years is null then null else fct_loans.emp_length end' %}
     {%- elif expected == 'canonical_if_mapped' %}
-        {%- set expected = 'case when reversed.emp_title_canonical_lookup is null then null else reversed.emp_title_canonical end' %}
+    {%- set expected = 'case when reversed.emp_title_canonical_lookup is null then null else reversed.emp_title_canonical end' %}
     {%- endif %}
     select
         reversed.loan_id,

@@ -22,11 +22,12 @@ int_loan_records_validated as (
 usable as (
 
     select * from int_loan_records_validated
-    where quarantine_reason is null
+    where
+        quarantine_reason is null
     {% if is_incremental() %}
         and loan_id in (
-            select loan_id from int_loan_records_validated
-            where dbt_loaded_at > {{ watermark_literal('dbt_loaded_at', this) }}
+            select recent.loan_id from int_loan_records_validated as recent
+            where recent.dbt_loaded_at > {{ watermark_literal('dbt_loaded_at', this) }}
         )
     {% endif %}
 

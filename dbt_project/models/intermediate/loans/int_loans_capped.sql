@@ -43,8 +43,10 @@ lambdas as (
 
     select
         {%- for column in transformed_columns %}
-        max(case when column_name = '{{ column }}' and method = 'yeo_johnson' and parameter_name = 'lambda'
-            then parameter_value end) as {{ column }}_lambda,
+        max(case
+            when column_name = '{{ column }}' and method = 'yeo_johnson' and parameter_name = 'lambda'
+                then parameter_value
+        end) as {{ column }}_lambda,
         {%- endfor %}
         count(*) as parameter_rows
 
@@ -57,14 +59,16 @@ final as (
     select
         int_loans_imputed.*,
         {%- for column in capped_columns %}
-        least(greatest(int_loans_imputed.{{ column }}{{ '_imputed' if column == 'annual_inc_joint' else '' }},
-            fences.{{ column }}_lower_fence), fences.{{ column }}_upper_fence) as {{ column }}_capped,
+        least(greatest(
+            int_loans_imputed.{{ column }}{{ '_imputed' if column == 'annual_inc_joint' else '' }},
+            fences.{{ column }}_lower_fence
+        ), fences.{{ column }}_upper_fence) as {{ column }}_capped,
         {%- endfor %}
         {%- for column in transformed_columns %}
         {{ yeo_johnson('int_loans_imputed.' ~ column, 'lambdas.' ~ column ~ '_lambda') }} as {{ column }}_transformed,
         {%- endfor %}
         int_loans_imputed.annual_inc > fences.annual_inc_upper_fence
-            or int_loans_imputed.annual_inc < fences.annual_inc_lower_fence as annual_inc_is_outlier
+        or int_loans_imputed.annual_inc < fences.annual_inc_lower_fence as annual_inc_is_outlier
 
     from int_loans_imputed
     cross join fences

@@ -19,7 +19,8 @@ int_loan_records_ranked as (
 final as (
 
     select * from int_loan_records_ranked
-    where precedence_rank = 1
+    where
+        precedence_rank = 1
     {% if is_incremental() %}
         and dbt_ranked_at > {{ watermark_literal('dbt_ranked_at', this) }}
     {% endif %}

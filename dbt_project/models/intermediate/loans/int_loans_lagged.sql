@@ -69,13 +69,14 @@ successors as (
         existing.{{ adapter.quote(column) }},
         {%- endfor %}
         {%- for column in lag_columns %}
-        lagged_keys.{{ column }}{{ ',' if not loop.last }}
+        lagged_keys.{{ column }}{% if not loop.last %},{% endif %}
         {%- endfor %}
 
     from {{ this }} as existing
     inner join lagged_keys
         on existing.loan_id = lagged_keys.loan_id
-    where existing.loan_id not in (select loan_id from touched)
+    where
+        existing.loan_id not in (select loan_id from touched)
         and (
             {%- for column in lag_columns %}
             {{ 'or ' if not loop.first }}existing.{{ column }} is distinct from lagged_keys.{{ column }}
@@ -89,7 +90,7 @@ changed as (
     select
         touched.*,
         {%- for column in lag_columns %}
-        lagged_keys.{{ column }}{{ ',' if not loop.last }}
+        lagged_keys.{{ column }}{% if not loop.last %},{% endif %}
         {%- endfor %}
 
     from touched

@@ -30,7 +30,7 @@ final as (
         loans,
         avg_loan_amount,
         total_loan_amount,
-        row_number() over (order by avg_loan_amount desc, addr_state) as amount_rank
+        row_number() over (order by avg_loan_amount desc, addr_state asc) as amount_rank
 
     from per_state
 

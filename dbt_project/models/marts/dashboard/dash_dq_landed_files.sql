@@ -17,7 +17,7 @@ final as (
         rows_landed,
         rows_rejected,
         landed_at,
-        row_number() over (order by landed_at desc, file_sha256) as recency_rank
+        row_number() over (order by landed_at desc, file_sha256 asc) as recency_rank
 
     from stg_raw__landed_files
 

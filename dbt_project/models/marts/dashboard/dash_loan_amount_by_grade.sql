@@ -46,14 +46,16 @@ fences as (
         amounts.letter_grade,
         min(
             case
-                when amounts.loan_amount >= quartiles.q1_loan_amount
+                when
+                    amounts.loan_amount >= quartiles.q1_loan_amount
                     - 1.5 * (quartiles.q3_loan_amount - quartiles.q1_loan_amount)
                     then amounts.loan_amount
             end
         ) as lower_fence,
         max(
             case
-                when amounts.loan_amount <= quartiles.q3_loan_amount
+                when
+                    amounts.loan_amount <= quartiles.q3_loan_amount
                     + 1.5 * (quartiles.q3_loan_amount - quartiles.q1_loan_amount)
                     then amounts.loan_amount
             end

@@ -26,7 +26,7 @@ final as (
         letter_grade,
         loans,
         avg_funding_gap,
-        cast(row_number() over (order by avg_funding_gap desc, letter_grade) as integer) as gap_rank
+        cast(row_number() over (order by avg_funding_gap desc, letter_grade asc) as integer) as gap_rank
 
     from gaps
 
