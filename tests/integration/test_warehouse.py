@@ -23,7 +23,7 @@ import pytest
 
 from ingestion.land import land_file
 from ingestion.raw_tables import ensure_raw_tables, ensure_raw_tables_exist
-from lendflow.dbt import run_dbt
+from lendflow.dbt import DbtError, run_dbt
 from lendflow.settings import Settings
 from python_steps import run as python_steps
 from tests.conftest import only_as
@@ -317,6 +317,25 @@ def test_lookup_values_give_back_the_raw_values(warehouse: Warehouse) -> None:
     assert (missing["int_rate"] == ("letter_grade=" + missing["letter_grade"]).map(filled)).all()
 
 
+def test_the_reversibility_test_catches_a_missing_lookup_row(warehouse: Warehouse) -> None:
+    """dbt's own reversibility test fails when a code no longer decodes (a test that can fail)."""
+    check = ["test", "--select", "assert_lookup_values_reverse_fct_loans", "--quiet"]
+    run_dbt(check, warehouse.settings)
+    with psycopg.connect(warehouse.settings.pg_dsn, autocommit=True) as conn:
+        removed = conn.execute(
+            "delete from marts.lookup_values where column_name = 'addr_state' and kind = 'encoding'"
+            " and original_value = (select addr_state from marts.fct_loans limit 1) returning *"
+        ).fetchall()
+        assert len(removed) == 1
+        try:
+            with pytest.raises(DbtError):
+                run_dbt(check, warehouse.settings)
+        finally:
+            placeholders = ", ".join(["%s"] * len(removed[0]))
+            conn.execute(f"insert into marts.lookup_values values ({placeholders})", removed[0])  # type: ignore[arg-type]
+    run_dbt(check, warehouse.settings)
+
+
 def test_export_writes_csv_and_parquet_with_types(warehouse: Warehouse, tmp_path: Path) -> None:
     from lendflow.export import export
 
@@ -338,6 +357,9 @@ def test_new_events_merge_incrementally(warehouse: Warehouse) -> None:
     unused = pq.read_table(warehouse.sample / "stream.parquet").slice(300, 20).to_pylist()
     offset = len(warehouse.stream_records) + len(warehouse.bad_events)
     _insert_events(warehouse.settings, [json.dumps(r) for r in [update, *unused]], offset)
+    # As the pipeline does before every build: new titles join the title map (nothing refitted),
+    # so the reversibility test sees every new loan's title in lookup_values.
+    python_steps.run(only_as(warehouse.settings, "transformer"), refit=False)
     run_dbt(["build", "--select", "stg_raw__loan_events+", "--exclude", "path:models/marts/dashboard"],
             warehouse.settings)  # fmt: skip
     after = warehouse.query("select count(*) from staging.stg_raw__loan_events")[0][0]
