@@ -219,6 +219,7 @@ class MartsReader:
         # for this long. A rebuild is seen at most this late.
         self._version_ttl = version_ttl_seconds
         self._version: tuple[float, str] | None = None
+        self._on_new_version: Callable[[], None] | None = None
 
     @classmethod
     def for_settings(cls, settings: Settings, **options: Any) -> MartsReader:
@@ -271,7 +272,15 @@ class MartsReader:
         rows = self._fetch(MARTS_VERSION_SQL).rows
         version = str(rows[0][0]) if rows else ""
         self._version = (now, version)
+        if cached is not None and cached[1] != version and self._on_new_version is not None:
+            # The marts changed: fill the cache for the new version in the background, so
+            # that the next page load does not pay for it (this request goes on meanwhile).
+            threading.Thread(target=self._on_new_version, name="dashboard-cache-warm", daemon=True).start()
         return version
+
+    def on_new_version(self, warm: Callable[[], None]) -> None:
+        """Call `warm` (in a thread of its own) whenever the marts version is seen to change."""
+        self._on_new_version = warm
 
     def query(self, query: str, params: Mapping[str, Any] | None = None) -> pd.DataFrame:
         """Run one of this module's queries (cached); raise MartMissing if its mart is absent."""

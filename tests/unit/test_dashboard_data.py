@@ -110,3 +110,27 @@ def test_cache_keys_are_canonical_for_any_value_a_browser_sends() -> None:
     assert cache_key({"b": 1, "a": [2]}) == cache_key({"a": [2], "b": 1})
     assert cache_key("2019") != cache_key(2019)
     assert hash(cache_key(["CA", {"x": None}]))  # lists and dicts become hashable keys
+
+
+def test_a_new_marts_version_rewarms_the_cache_once_in_the_background() -> None:
+    import threading
+
+    from dashboard.data import MartsReader
+
+    reader = MartsReader("postgresql://nowhere/none", version_ttl_seconds=0.0)  # the pool never opens
+    versions = iter(["v1", "v1", "v2", "v2"])
+    reader._fetch = lambda query, params=None: Rows(("version",), ((next(versions),),))  # type: ignore[method-assign]
+    warmed = threading.Event()
+    calls: list[str] = []
+
+    def warm() -> None:
+        calls.append(threading.current_thread().name)
+        warmed.set()
+
+    reader.on_new_version(warm)
+    assert [reader.version(), reader.version()] == ["v1", "v1"]
+    assert not warmed.wait(0.2), "warmed without the marts changing"
+    assert reader.version() == "v2"
+    assert warmed.wait(5)
+    assert reader.version() == "v2"
+    assert calls == ["dashboard-cache-warm"]
