@@ -7,6 +7,7 @@ both use it.
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 
 import dash
@@ -27,13 +28,56 @@ HERE = Path(__file__).resolve().parent
 # print(o.get_plotlyjs_version())")` and copy its plotly-cartesian.min.js here, renamed with
 # the version (tests/unit/test_dashboard_serving.py checks they agree).
 PLOTLY_BUNDLE_GLOB = "plotly-cartesian-*.min.js"
+# Dash puts @babel/polyfill (core-js 2, for browsers older than any Dash supports now) first
+# in every page. Today's browsers have everything it adds but `regeneratorRuntime`, which
+# Dash's own bundles call (their lazy loaders were compiled with it). Evaluating the polyfill,
+# and the slower stand-ins it installs for some native functions, cost ~0.1 s of Chromium's
+# CPU per first load (bench/bench_dashboard.py), so the page gets regenerator-runtime alone,
+# vendored in assets/ from the npm package of that name (MIT): to update, `npm pack
+# regenerator-runtime@VERSION` and copy its runtime.js here as regenerator-runtime-VERSION.js
+# (and its LICENSE next to it).
+POLYFILL_SCRIPT = re.compile(r'<script src="[^"]*/deps/polyfill@[^"]*"></script>\n?')
+REGENERATOR_BUNDLE_GLOB = "regenerator-runtime-*.js"
+
+
+class DashboardApp(dash.Dash):
+    """dash.Dash, whose index page leaves out the polyfill (see POLYFILL_SCRIPT)."""
+
+    def interpolate_index(  # Dash's documented hook for the index page, with its parameters
+        self,
+        metas: str = "",
+        title: str = "",
+        css: str = "",
+        config: str = "",
+        scripts: str = "",
+        app_entry: str = "",
+        favicon: str = "",
+        renderer: str = "",
+    ) -> str:
+        return str(
+            super().interpolate_index(
+                metas=metas,
+                title=title,
+                css=css,
+                config=config,
+                scripts=without_polyfill(scripts),
+                app_entry=app_entry,
+                favicon=favicon,
+                renderer=renderer,
+            )
+        )
+
+
+def without_polyfill(scripts: str) -> str:
+    """The index page's script tags without Dash's @babel/polyfill (a pure function: tested)."""
+    return POLYFILL_SCRIPT.sub("", scripts)
 
 
 def create_app(settings: Settings, reader: data.MartsReader | None = None) -> dash.Dash:
     """The dashboard over the warehouse `settings` names, read as the read-only role."""
     data.configure(reader or data.MartsReader.for_settings(settings))
     data.reader().on_new_version(warm_cache)
-    app = dash.Dash(
+    app = DashboardApp(
         __name__,
         title="lendflow portfolio",
         use_pages=True,

@@ -91,3 +91,18 @@ def test_the_vendored_plotly_bundle_matches_the_plotly_python_draws_with() -> No
     bundles = sorted((HERE / "assets").glob(PLOTLY_BUNDLE_GLOB))
     assert [bundle.name for bundle in bundles] == [f"plotly-cartesian-{plotly.offline.get_plotlyjs_version()}.min.js"]
     assert f"v{plotly.offline.get_plotlyjs_version()}" in bundles[0].read_text()[:200]
+
+
+def test_the_page_loads_regenerator_runtime_instead_of_dashs_babel_polyfill() -> None:
+    from dashboard.app import HERE, REGENERATOR_BUNDLE_GLOB, without_polyfill
+
+    scripts = (
+        '<script src="/_dash-component-suites/dash/deps/polyfill@7.v4_4_1m1.12.1.min.js"></script>\n'
+        '<script src="/_dash-component-suites/dash/deps/react@18.v4_4_1m1.3.1.min.js"></script>\n'
+        '<script src="/assets/regenerator-runtime-0.14.1.js?m=1"></script>'
+    )
+    kept = without_polyfill(scripts)
+    assert "polyfill" not in kept
+    assert kept.splitlines() == scripts.splitlines()[1:]
+    runtimes = list((HERE / "assets").glob(REGENERATOR_BUNDLE_GLOB))
+    assert len(runtimes) == 1 and "regeneratorRuntime = runtime" in runtimes[0].read_text()
