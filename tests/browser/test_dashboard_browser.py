@@ -109,6 +109,28 @@ def test_every_portfolio_chart_is_titled_by_its_question_and_drawn_with_data(
     assert browser_page.errors == []
 
 
+# The margins a chart was given, and those plotly.js drew it with (automargin widens them).
+MARGINS_JS = """(id) => {
+  const layout = document.querySelector('#' + id + ' .js-plotly-plot')._fullLayout;
+  return [['l', 'r', 't', 'b'].map(k => layout.margin[k]), ['l', 'r', 't', 'b'].map(k => layout._size[k])];
+}"""
+
+
+def test_the_first_load_stays_light(browser_page: BrowserPage) -> None:
+    """What keeps the first load fast: every chart fits the margins it was given (so plotly.js
+    draws it once, not a second time for automargin), and the page loads regenerator-runtime
+    instead of Dash's @babel/polyfill (dashboard/app.py, figures.py)."""
+    browser_page.open("/")
+    for graph_id in PORTFOLIO_CHARTS:
+        browser_page.chart(graph_id)
+        given, drawn = browser_page.page.evaluate(MARGINS_JS, graph_id)
+        assert drawn == given, f"{graph_id}: automargin widened the margins {given} to {drawn}"
+    scripts = browser_page.page.evaluate("Array.from(document.scripts, script => script.src)")
+    assert [src for src in scripts if "polyfill" in src] == []
+    assert browser_page.page.evaluate("typeof regeneratorRuntime.mark") == "function"
+    assert browser_page.errors == []
+
+
 def test_state_filter_starts_on_all_states_and_redraws_the_scatter(
     browser_page: BrowserPage, dashboard_settings: Settings
 ) -> None:
