@@ -1,15 +1,22 @@
-"""Airflow for lendflow: its home, its settings (all as AIRFLOW__ variables) and its metadata DB.
+"""Airflow for lendflow: its home, its settings (all as AIRFLOW__ variables), its metadata DB,
+and its API server (the Airflow UI) as a background service.
 
 Airflow reads its configuration when it is first imported, so :func:`activate` must run
 before anything imports ``airflow`` (or ``cosmos``); otherwise ``~/airflow`` appears and our
 settings are ignored. The metadata DB is SQLite, one file per warehouse database, so a test
 run (``LENDFLOW_PG_DB=lendflow_test``) never mixes its DAG runs with those of ``make run``.
 ``airflow db migrate`` runs once per file (a marker remembers it).
+
+The UI (`lendflow up -s airflow`) is ``airflow api-server`` on that same SQLite file: it shows the
+DAG runs ``dag.test()`` recorded there (no scheduler runs locally; DAGs run in-process). One
+login, ``lendflow``, with a password generated into ``$LENDFLOW_HOME/secrets/`` (Airflow's simple
+auth manager reads it from its passwords file); nothing defaults to admin/admin.
 """
 
 from __future__ import annotations
 
 import fcntl
+import json
 import os
 import subprocess
 import sys
@@ -18,8 +25,17 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from lendflow.dbt import dbt_env
-from lendflow.services.base import ServiceError
-from lendflow.settings import REPO_ROOT, Settings
+from lendflow.services.base import (
+    ServiceError,
+    ServiceStatus,
+    port_is_open,
+    read_pid,
+    spawn_detached,
+    tail,
+    terminate,
+    wait_until,
+)
+from lendflow.settings import LOCAL_HOST, REPO_ROOT, Settings
 
 DAGS_FOLDER = REPO_ROOT / "orchestration" / "dags"
 
@@ -97,3 +113,106 @@ def ensure_db(settings: Settings) -> Path:
             raise ServiceError(f"`airflow db migrate` failed:\n{(proc.stdout + proc.stderr)[-3000:]}")
         marker.write_text("ok\n")
     return db
+
+
+# --- the API server: the Airflow UI over the metadata DB -------------------------------------
+UI_USER = "lendflow"
+HEALTH_PATH = "/api/v2/monitor/health"
+
+
+def _pid_file(settings: Settings) -> Path:
+    return settings.run_dir / "airflow-api-server.pid"
+
+
+def _served_db_file(settings: Settings) -> Path:
+    """Which metadata DB the running API server shows (it serves one warehouse's DAG runs)."""
+    return settings.run_dir / "airflow-api-server.db"
+
+
+def _log_file(settings: Settings) -> Path:
+    return settings.logs_dir / "airflow-api-server.log"
+
+
+def address(settings: Settings) -> str:
+    return f"http://{LOCAL_HOST}:{settings.airflow_port}/"
+
+
+def password_file(settings: Settings) -> Path:
+    """The UI user's password, generated once (settings.local_secret)."""
+    settings.local_secret("airflow_password")
+    return settings.home / "secrets" / "airflow_password"
+
+
+def _ui_env(settings: Settings) -> dict[str, str]:
+    """airflow_env plus the login: one admin user whose password we generated, a fixed JWT secret
+    (tokens stay valid across restarts and workers), and the server bound to localhost only."""
+    passwords = settings.home / "secrets" / "airflow_passwords.json"
+    passwords.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    passwords.write_text(json.dumps({UI_USER: settings.local_secret("airflow_password")}))
+    passwords.chmod(0o600)
+    return {
+        **os.environ,
+        **airflow_env(settings),
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+        "AIRFLOW__CORE__AUTH_MANAGER": "airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS": f"{UI_USER}:admin",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "False",
+        "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE": str(passwords),
+        "AIRFLOW__API_AUTH__JWT_SECRET": settings.local_secret("airflow_jwt_secret"),
+        "AIRFLOW__API__HOST": LOCAL_HOST,
+    }
+
+
+def _healthy(settings: Settings) -> bool:
+    import urllib.error
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(address(settings).rstrip("/") + HEALTH_PATH, timeout=5) as response:
+            return bool(response.status == 200)
+    except (urllib.error.URLError, OSError):
+        return False
+
+
+def start(settings: Settings) -> None:
+    """Serve the Airflow UI in the background on this warehouse's metadata DB (idempotent).
+
+    Already serving another warehouse's DB (another LENDFLOW_PG_DB): restarted on this one.
+    """
+    db = ensure_db(settings)
+    pid = read_pid(_pid_file(settings))
+    if pid is not None:
+        served = _served_db_file(settings)
+        if served.is_file() and served.read_text().strip() == str(db):
+            return
+        stop(settings)
+    if port_is_open(LOCAL_HOST, settings.airflow_port):
+        raise ServiceError(
+            f"port {settings.airflow_port} is taken by another process; stop it or set LENDFLOW_AIRFLOW_PORT"
+        )
+    airflow = Path(sys.executable).parent / "airflow"
+    # One worker: a UI for one person on two cores; more workers only cost memory.
+    cmd = [str(airflow), "api-server", "--host", LOCAL_HOST, "--port", str(settings.airflow_port), "--workers", "1"]
+    pid = spawn_detached(cmd, _log_file(settings), _pid_file(settings), env=_ui_env(settings))
+    _served_db_file(settings).write_text(str(db))
+    try:
+        wait_until(lambda: _healthy(settings), 120, "the Airflow API server to answer", interval=1.0)
+    except ServiceError as error:
+        stop(settings)
+        raise ServiceError(f"{error}\n{tail(_log_file(settings))}") from error
+
+
+def stop(settings: Settings) -> None:
+    pid = read_pid(_pid_file(settings))
+    if pid is not None:
+        terminate(pid)
+    _pid_file(settings).unlink(missing_ok=True)
+    _served_db_file(settings).unlink(missing_ok=True)
+
+
+def status(settings: Settings) -> ServiceStatus:
+    running = read_pid(_pid_file(settings)) is not None
+    served = _served_db_file(settings)
+    shows = served.read_text().strip() if running and served.is_file() else str(metadata_db(settings))
+    detail = f"login {UI_USER}, password in {password_file(settings)}; DB {shows}; log: {_log_file(settings)}"
+    return ServiceStatus("airflow", running, address(settings), detail=detail)

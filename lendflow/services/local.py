@@ -4,13 +4,19 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from lendflow.services import dashboard, kafka, postgres, spark
+from lendflow.services import airflow, dashboard, kafka, postgres, spark
 from lendflow.services.base import ServiceError, ServiceStatus
 from lendflow.settings import Settings
 
-SERVICES: dict[str, ModuleType] = {"postgres": postgres, "kafka": kafka, "spark": spark, "dashboard": dashboard}
+SERVICES: dict[str, ModuleType] = {
+    "postgres": postgres,
+    "kafka": kafka,
+    "spark": spark,
+    "airflow": airflow,  # the Airflow UI (API server) over the DAG runs recorded locally
+    "dashboard": dashboard,
+}
 # The dashboard needs built marts, so a bare `up` leaves it to `lendflow run` (or `up -s dashboard`).
-STARTED_BY_UP = ("postgres", "kafka", "spark")
+STARTED_BY_UP = ("postgres", "kafka", "spark", "airflow")
 
 
 def _known(names: list[str]) -> list[str]:
@@ -26,7 +32,7 @@ def up(settings: Settings, names: list[str] | None = None) -> None:
 
 
 def down(settings: Settings, names: list[str] | None = None) -> None:
-    # Stop in reverse order of start: the dashboard before the database it reads.
+    # Stop in reverse order of start: the dashboard and the Airflow UI before the database.
     for name in reversed(_known(names or list(SERVICES))):
         SERVICES[name].stop(settings)
 
