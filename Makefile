@@ -1,5 +1,5 @@
 # lendflow: two commands for a newcomer.
-#   make run   - from nothing: venv, system packages, services, sample data, the pipeline
+#   make run   - from nothing: venv, system packages, services, sample data, the pipeline (through Airflow)
 #   make test  - from nothing: everything the tests need, then the whole suite
 # Both are idempotent: a second run reuses what the first set up.
 
@@ -19,8 +19,9 @@ PYTEST_ARGS ?=
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 
-run: setup ## Set everything up, run the pipeline end to end, leave the dashboard serving
-	@# The dashboard serves in the background (gunicorn, debug off); `make down` stops everything.
+run: setup ## Set everything up, run the pipeline through the Airflow DAG lending_elt, leave the dashboard and Airflow UI serving
+	@# dag.test() in-process (no scheduler), then the dashboard (gunicorn, debug off) and the Airflow UI
+	@# (api-server on the same metadata DB) serve in the background; `make down` stops everything.
 	$(LENDFLOW) run --serve
 
 test: setup lint ## Set everything up and run the whole test suite

@@ -24,7 +24,7 @@ console = Console(stderr=True)
 
 Services = Annotated[
     list[str] | None,
-    typer.Option("--service", "-s", help="Only this service (postgres, kafka, spark, dashboard); repeatable."),
+    typer.Option("--service", "-s", help="Only this service (postgres, kafka, spark, airflow, dashboard); repeatable."),
 ]
 
 ROLE_HELP = (
@@ -222,33 +222,90 @@ def run(
         Path | None,
         typer.Option(
             "--input",
-            help="A raw CSV or Parquet file [default: the generated sample, plus its stream sample through Kafka].",
+            help="A raw CSV or Parquet file, landed without the stream "
+            "(default: the generated sample, plus its stream sample through Kafka).",
             exists=True,
             dir_okay=False,
         ),
     ] = None,
-    serve: Annotated[bool, typer.Option(help="Then serve the dashboard in the background.")] = False,
+    serve: Annotated[bool, typer.Option(help="Then serve the dashboard and the Airflow UI in the background.")] = False,
+    direct: Annotated[
+        bool,
+        typer.Option(
+            "--direct", help="Run the steps directly, without Airflow (faster: one `dbt build`, no GX gates)."
+        ),
+    ] = False,
 ) -> None:
-    """Run the whole pipeline: services up, land files and stream, Python steps, dbt build; say where to look."""
-    from lendflow import pipeline
+    """Run the whole pipeline through the Airflow DAG lending_elt (dag.test(), in-process): services up,
+    land the files and the stream, GX gates, Python steps, one task per dbt model, dbt docs; say where to look.
+
+    Idempotent: a file or stream landed before is not landed again. --direct runs the same steps
+    without Airflow.
+    """
+    from lendflow.services import airflow as airflow_service
     from lendflow.services import dashboard as dashboard_service
 
     settings = config.load()
     try:
-        result = pipeline.run(settings, input_file)
+        if direct:
+            _run_direct(settings, input_file)
+        else:
+            _run_through_airflow(settings, input_file)
         if serve:
             dashboard_service.start(settings)
+            airflow_service.start(settings)
     except Exception as error:  # the edge: turn any failure into one clear line and exit 1
         logging.getLogger(__name__).debug("pipeline failed", exc_info=True)
         _fail(f"{type(error).__name__}: {error}")
-    console.print(f"[green]done[/green]: {result.landing.summary()}")
-    if result.stream is not None:
-        console.print(f"stream: {result.stream.summary()}")
-    console.print(f"marts.fct_loans holds {result.fct_loans_rows:,} loans")
-    console.print("query it: psql \"$(.venv/bin/lendflow status --dsn)\" -c 'select count(*) from marts.fct_loans'")
-    console.print("dbt docs: .venv/bin/lendflow docs   (lineage from raw to the dashboard)")
+    _say("query it: psql \"$(.venv/bin/lendflow status --dsn)\" -c 'select count(*) from marts.fct_loans'")
     if serve:
-        console.print(f"dashboard: {dashboard_service.address(settings)}  (stop everything with `make down`)")
+        _say(f"dashboard: {dashboard_service.address(settings)}")
+        _say(
+            f"Airflow UI: {airflow_service.address(settings)}  (user {airflow_service.UI_USER}, "
+            f"password in {airflow_service.password_file(settings)})"
+        )
+        _say("stop everything with `make down`")
+
+
+def _say(text: str) -> None:
+    """A line of the run's report; paths and URLs stay whole (no wrapping at 80 columns off a terminal)."""
+    console.print(text, soft_wrap=True)
+
+
+def _run_direct(settings: config.Settings, input_file: Path | None) -> None:
+    from lendflow import pipeline
+
+    result = pipeline.run(settings, input_file)
+    _say(f"[green]done[/green]: {result.landing.summary()}")
+    if result.stream is not None:
+        _say(f"stream: {result.stream.summary()}")
+    _say(f"marts.fct_loans holds {result.fct_loans_rows:,} loans")
+    _say("dbt docs: .venv/bin/lendflow docs   (lineage from raw to the dashboard)")
+
+
+def _run_through_airflow(settings: config.Settings, input_file: Path | None) -> None:
+    from ingestion.land import LandingReport
+    from orchestration.artifacts import read_json
+    from orchestration.runner import GX_DATA_DOCS, run_pipeline
+
+    summary = run_pipeline(settings, input_file)
+    run_dir = summary.run_dir
+    _say(
+        f"[green]done[/green]: {summary.dag_id} {summary.run_id}: {len(summary.task_states)} tasks succeeded "
+        f"in {summary.seconds:.0f}s"
+    )
+    for report in read_json(run_dir / "landing.json"):
+        _say(LandingReport(**report).summary())
+    stream = run_dir / "stream.json"
+    if stream.is_file():
+        consumed = read_json(stream)
+        _say(
+            f"stream: {consumed['topic']}: landed {consumed['landed']:,} new of {consumed['messages']:,} messages read"
+        )
+    _say(f"marts.fct_loans holds {summary.mart_rows.get('marts.fct_loans', 0):,} loans")
+    _say(f"run artifacts: {run_dir}")
+    _say(f"dbt docs: {run_dir / 'dbt_docs' / 'index.html'}  (served: .venv/bin/lendflow docs)")
+    _say(f"GX Data Docs: {run_dir / GX_DATA_DOCS}")
 
 
 @app.command("compile-manifest")

@@ -122,3 +122,32 @@ def run_dag(settings: Settings, dag_id: str, conf: dict[str, Any] | None = None)
         )
     write_json(run_dir / "summary.json", summary.as_dict())
     return summary
+
+
+PIPELINE_DAG = "lending_elt"
+GX_DATA_DOCS = Path("gx") / "uncommitted" / "data_docs" / "local_site" / "index.html"
+
+
+def run_pipeline(settings: Settings, input_file: Path | None = None) -> RunSummary:
+    """The whole pipeline through the `lending_elt` DAG: what `lendflow run` (and `make run`) do.
+
+    Default input: the generated sample (the same one `lendflow run --direct` lands) and its stream
+    sample through Kafka; with input_file, that file only (no stream), as in the direct path.
+    Compiles the postgres manifest the DAG renders from (the spark one too when missing, so every
+    DAG file of the folder imports). Raises DagRunFailed when the run did not succeed.
+    """
+    from orchestration.manifest import manifest_path
+
+    compile_manifest(settings, "postgres")
+    if not manifest_path(settings, "spark").is_file():
+        compile_manifest(settings, "spark")
+    conf: dict[str, Any] = {"stream": input_file is None}
+    if input_file is not None:
+        conf["input_files"] = [str(Path(input_file).resolve())]
+    summary = run_dag(settings, PIPELINE_DAG, conf)
+    if summary.state != "success":
+        raise DagRunFailed(
+            f"{PIPELINE_DAG} {summary.run_id} {summary.state}; failed tasks: {', '.join(summary.failed)}; "
+            f"see {summary.run_dir} and the task logs under {settings.airflow_home / 'logs'}"
+        )
+    return summary

@@ -1,4 +1,4 @@
-"""The thin pipeline end to end through the CLI a user runs: generate -> land -> dbt build."""
+"""The pipeline without Airflow (`lendflow run --direct`) through the CLI a user runs: generate -> land -> dbt build."""
 
 from __future__ import annotations
 
@@ -44,7 +44,7 @@ def test_run_lands_and_builds_the_mart_and_a_rerun_adds_nothing(
     loans_csv = tmp_path / "loans.csv"
 
     for _ in range(2):
-        result = _lendflow("run", "--input", str(loans_csv), env=e2e_env)
+        result = _lendflow("run", "--direct", "--input", str(loans_csv), env=e2e_env)
         assert result.returncode == 0, result.stdout + result.stderr
         assert "marts.fct_loans holds 3,000 loans" in result.stderr
 
@@ -57,6 +57,6 @@ def test_run_lands_and_builds_the_mart_and_a_rerun_adds_nothing(
 
 
 def test_run_with_a_missing_file_fails_clearly(e2e_env: dict[str, str], tmp_path: Path) -> None:
-    result = _lendflow("run", "--input", str(tmp_path / "nope.csv"), env=e2e_env)
+    result = _lendflow("run", "--direct", "--input", str(tmp_path / "nope.csv"), env=e2e_env)
     assert result.returncode != 0
     assert "does not exist" in result.stderr
