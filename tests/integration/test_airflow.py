@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import os
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,6 +24,7 @@ import pytest
 from psycopg import sql
 
 from lendflow import settings as config
+from lendflow.services.base import pid_alive, port_is_open, read_pid
 from lendflow.settings import Settings
 
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
@@ -36,11 +38,13 @@ def _fresh_database(settings: Settings, name: str) -> dict[str, str]:
     return {**os.environ, "LENDFLOW_PG_DB": name}
 
 
-def _airflow_run(env: dict[str, str], *args: str) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    """`lendflow airflow-run ARGS`; the process and the summary.json of the run it made."""
+def _airflow_run(
+    env: dict[str, str], *args: str, dag_id: str = "lending_elt"
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`lendflow airflow-run DAG_ID ARGS`; the process and the summary.json of the run it made."""
     lendflow = str(Path(sys.executable).parent / "lendflow")
-    cmd = [lendflow, "airflow-run", "lending_elt", "--no-compile-first", *args]
-    runs = config.load().runs_dir / "lending_elt"
+    cmd = [lendflow, "airflow-run", dag_id, "--no-compile-first", *args]
+    runs = config.load().runs_dir / dag_id
     before = set(runs.glob("*/summary.json"))
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=1200)
     made = sorted(set(runs.glob("*/summary.json")) - before, key=lambda p: p.stat().st_mtime)
@@ -60,18 +64,22 @@ def _loan_ids(path: Path) -> set[int]:
 
 
 @pytest.fixture(scope="module")
+def topic() -> str:
+    """The run's own Kafka topic: what it consumes is exactly what it replayed."""
+    return f"lendflow-airflow-test-{uuid.uuid4().hex[:8]}"
+
+
+def _sample_args(sample: Path, topic: str) -> list[str]:
+    return ["--input", str(sample / "loans.csv"), "--stream-file", str(sample / "stream.csv"), "--topic", topic]
+
+
+@pytest.fixture(scope="module")
 def elt_run(
-    postgres: Settings, kafka: Settings, small_sample: Path, dbt_manifest: Path
+    postgres: Settings, kafka: Settings, small_sample: Path, dbt_manifest: Path, topic: str
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any], str]:
     db = f"{postgres.pg_db}_airflow_run"
     env = _fresh_database(postgres, db)
-    topic = f"lendflow-airflow-test-{uuid.uuid4().hex[:8]}"
-    proc, summary = _airflow_run(
-        env,
-        "--input", str(small_sample / "loans.csv"),
-        "--stream-file", str(small_sample / "stream.csv"),
-        "--topic", topic,
-    )  # fmt: skip
+    proc, summary = _airflow_run(env, *_sample_args(small_sample, topic))
     dsn = postgres.pg_dsn.rsplit("/", 1)[0] + f"/{db}"
     return proc, summary, dsn
 
@@ -180,3 +188,119 @@ def test_corrupted_raw_data_is_stopped_by_the_raw_gate(
     dsn = postgres.pg_dsn.rsplit("/", 1)[0] + f"/{db}"
     with psycopg.connect(dsn) as conn:
         assert conn.execute("select to_regclass('marts.fct_loans')").fetchone() == (None,)
+
+
+DEFAULT_LOGIN = "admin"  # admin/admin: the login a stock Airflow install is often left with
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _http(url: str, body: dict[str, str] | None = None, token: str | None = None) -> tuple[int, str]:
+    """(status, text) of a GET, or of a JSON POST when body is given; HTTP errors are answers too."""
+    import urllib.error
+    import urllib.request
+
+    headers = {"Content-Type": "application/json"} if body is not None else {}
+    if token:
+        headers["Authorization"] = f"Bearer {token}"
+    data = json.dumps(body).encode() if body is not None else None
+    request = urllib.request.Request(url, data=data, headers=headers)
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as error:
+        return error.code, error.read().decode()
+
+
+def test_the_airflow_ui_shows_the_run_behind_a_generated_login_and_down_stops_it(
+    elt_run: Any, settings: Settings, tmp_path: Path
+) -> None:
+    """`lendflow up -s airflow` serves the API server and UI over the metadata DB dag.test() wrote.
+
+    In a home of its own (its pid file, its port, its secrets), over a copy of the run's metadata DB.
+    """
+    _, summary, dsn = elt_run
+    db = dsn.rsplit("/", 1)[1]
+    from lendflow.services.airflow import metadata_db
+
+    home = tmp_path / "home"
+    port = _free_port()
+    env = {
+        **os.environ,
+        "LENDFLOW_HOME": str(home),
+        "LENDFLOW_PG_DB": db,
+        "LENDFLOW_AIRFLOW_PORT": str(port),
+        # Nothing of the shared services is in this home; other ports keep `down` away from them anyway.
+        "LENDFLOW_PG_PORT": str(_free_port()),
+        "LENDFLOW_KAFKA_PORT": str(_free_port()),
+    }
+    own = replace(settings, home=home, pg_db=db, airflow_port=port)
+    copy = metadata_db(own)
+    copy.parent.mkdir(parents=True)
+    with sqlite3.connect(metadata_db(replace(settings, pg_db=db))) as source, sqlite3.connect(copy) as target:
+        source.backup(target)
+    copy.with_suffix(".migrated").write_text("ok\n")
+    lendflow = str(Path(sys.executable).parent / "lendflow")
+    base = f"http://127.0.0.1:{port}"
+    pid = None
+    try:
+        up = subprocess.run([lendflow, "up", "-s", "airflow"], env=env, capture_output=True, text=True, timeout=300)
+        assert up.returncode == 0, up.stdout + up.stderr
+        pid = read_pid(home / "run" / "airflow-api-server.pid")
+        assert pid is not None
+
+        status, text = _http(base + "/api/v2/monitor/health")
+        assert status == 200
+        assert json.loads(text)["metadatabase"]["status"] == "healthy"
+        status, text = _http(base + "/")
+        assert status == 200 and "<title>Airflow</title>" in text
+
+        # No default login: admin/admin is refused, the generated password is the way in.
+        assert _http(base + "/api/v2/dags")[0] == 401
+        assert _http(base + "/auth/token", {"username": DEFAULT_LOGIN, "password": DEFAULT_LOGIN})[0] == 401
+        password = (home / "secrets" / "airflow_password").read_text().strip()
+        status, text = _http(base + "/auth/token", {"username": "lendflow", "password": password})
+        assert status == 201, text
+        token = json.loads(text)["access_token"]
+        status, text = _http(base + "/api/v2/dags/lending_elt/dagRuns", token=token)
+        assert status == 200, text
+        runs = {run["dag_run_id"]: run["state"] for run in json.loads(text)["dag_runs"]}
+        assert runs.get(summary["run_id"]) == "success", runs
+
+        down = subprocess.run([lendflow, "down"], env=env, capture_output=True, text=True, timeout=120)
+        assert down.returncode == 0, down.stdout + down.stderr
+        assert not pid_alive(pid), "lendflow down left the API server running"
+        assert not port_is_open("127.0.0.1", port)
+        assert not (home / "run" / "airflow-api-server.pid").exists()
+    finally:
+        from lendflow.services import airflow as airflow_service
+
+        airflow_service.stop(own)
+
+
+@pytest.mark.timeout(1800)  # a whole DAG run inside the test (the others' run is in their fixture)
+def test_lending_full_refresh_rebuilds_the_warehouse_and_lands_nothing_twice(
+    elt_run: Any, small_sample: Path, topic: str
+) -> None:
+    """The hand-triggered full refresh, on the warehouse lending_elt built: every task succeeds, the
+    file and the stream are not landed again, and every model is rebuilt from scratch to the same rows."""
+    _, _, dsn = elt_run
+    db = dsn.rsplit("/", 1)[1]
+    raw_before = [_count(dsn, f"select count(*) from raw.{table}") for table in ("loans", "loan_events")]
+    loans_before = _count(dsn, "select count(*) from marts.fct_loans")
+    proc, summary = _airflow_run(
+        {**os.environ, "LENDFLOW_PG_DB": db}, *_sample_args(small_sample, topic), dag_id="lending_full_refresh"
+    )
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    assert summary["state"] == "success"
+    assert {state for state in summary["task_states"].values()} == {"success"}, summary["failed_tasks"]
+    assert sum(task.startswith("dbt.") for task in summary["task_states"]) >= 20
+    run_dir = Path(summary["run_dir"])
+    assert json.loads((run_dir / "stream_produced.json").read_text())["skipped"]
+    assert [_count(dsn, f"select count(*) from raw.{table}") for table in ("loans", "loan_events")] == raw_before
+    assert _count(dsn, "select count(*) from marts.fct_loans") == loans_before
+    assert summary["mart_rows"]["marts.fct_loans"] == loans_before
