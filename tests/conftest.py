@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -61,7 +62,8 @@ def own_database(postgres: Settings) -> Callable[[str], Settings]:
 def only_as(settings: Settings, *roles: str) -> Settings:
     """settings that can log in only as `roles`: the owner's DSN carries a wrong password, so a
     step that quietly used the owner instead fails to connect (proof it needs only those roles)."""
-    owner_locked_out = psycopg.conninfo.make_conninfo(settings.pg_dsn, password="not-the-owners-password")
+    wrong = secrets.token_urlsafe(12)  # not the owner's: a fresh random one
+    owner_locked_out = psycopg.conninfo.make_conninfo(settings.pg_dsn, password=wrong)
     return dataclasses.replace(
         settings,
         pg_dsn_override=owner_locked_out,

@@ -53,6 +53,7 @@ def test_external_services_are_used_as_named(monkeypatch: pytest.MonkeyPatch) ->
 def test_the_spark_thrift_target_has_its_driver(tmp_path: Path) -> None:
     # A cluster's Thrift server (docker-compose's spark-thrift) is not here, but dbt must get as
     # far as dialing it: without PyHive it stops before, saying the method needs dependencies.
+    import secrets
     import socket
     import subprocess
 
@@ -65,7 +66,7 @@ def test_the_spark_thrift_target_has_its_driver(tmp_path: Path) -> None:
     env = {
         "PATH": "/usr/bin:/bin",
         "DBT_PROFILES_DIR": str(PROFILES_DIR),
-        "DBT_PG_PASSWORD": "unused",
+        "DBT_PG_PASSWORD": secrets.token_urlsafe(8),  # required by the profile, never used here
         "DBT_SPARK_PORT": str(port),
         "DBT_SPARK_CONNECT_RETRIES": "0",
         "DBT_LOG_PATH": str(tmp_path),
