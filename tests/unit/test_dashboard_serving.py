@@ -89,7 +89,7 @@ def test_the_vendored_plotly_bundle_matches_the_plotly_python_draws_with() -> No
     from dashboard.app import HERE, PLOTLY_BUNDLE_GLOB
 
     bundles = sorted((HERE / "assets").glob(PLOTLY_BUNDLE_GLOB))
-    assert [bundle.name for bundle in bundles] == [f"plotly-cartesian-{plotly.offline.get_plotlyjs_version()}.min.js"]
+    assert [bundle.name for bundle in bundles] == [f"plotly-custom-{plotly.offline.get_plotlyjs_version()}.min.js"]
     assert f"v{plotly.offline.get_plotlyjs_version()}" in bundles[0].read_text()[:200]
 
 
