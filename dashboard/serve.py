@@ -6,7 +6,9 @@ Debug mode (Dash's dev server with the Werkzeug debugger) is only ever used when
 
 from __future__ import annotations
 
+import logging
 import os
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -15,6 +17,8 @@ from gunicorn.app.base import BaseApplication
 
 from dashboard.serving_policy import ALLOW_DEBUG_ENV, check_debug_allowed
 from lendflow.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -50,7 +54,25 @@ def gunicorn_config(options: ServeOptions, on_ready: Callable[[Any], None]) -> d
         "loglevel": "warning",
         "proc_name": "lendflow-dashboard",
         "when_ready": on_ready,
+        "post_worker_init": connect_worker,
     }
+
+
+def connect_worker(_worker: Any) -> None:
+    """gunicorn's post_worker_init: a new worker connects to the warehouse now, in the
+    background, rather than during its first visitor's page load (the connections opened
+    while building the app were closed before the fork; a new one costs ~50-80 ms under load)."""
+    threading.Thread(target=_read_marts_version, name="dashboard-connect", daemon=True).start()
+
+
+def _read_marts_version() -> None:
+    from dashboard import data
+    from dashboard.layout import UNREACHABLE_ERRORS
+
+    try:
+        data.reader().version()
+    except UNREACHABLE_ERRORS as error:  # the first request reports it to the visitor
+        log.warning("dashboard: worker could not connect to the warehouse yet: %s", error)
 
 
 class DashboardServer(BaseApplication):  # type: ignore[misc]  # gunicorn ships no type hints

@@ -9,7 +9,7 @@ import pytest
 from dashboard.layout import totals_cards
 from dashboard.pages.portfolio import default_year, scope_label, state_options, year_label, year_options
 from dashboard.pages.quality import age
-from dashboard.serve import ServeOptions, gunicorn_config, serve
+from dashboard.serve import ServeOptions, connect_worker, gunicorn_config, serve
 from dashboard.serving_policy import ALLOW_DEBUG_ENV, DebugModeRefused
 from lendflow import settings as config
 
@@ -20,6 +20,7 @@ def test_gunicorn_serves_threaded_workers_forked_from_a_preloaded_app() -> None:
     assert cfg["bind"] == "127.0.0.1:8123"
     assert (cfg["workers"], cfg["threads"], cfg["worker_class"]) == (3, 5, "gthread")
     assert cfg["preload_app"] is True
+    assert cfg["post_worker_init"] is connect_worker  # each worker connects before its first request
     assert options.address == "http://127.0.0.1:8123/"
 
 
