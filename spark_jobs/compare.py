@@ -42,8 +42,9 @@ def normalise(value: Any) -> Any:
     return value
 
 
-# A number written as text (a lookup table's encoded_value): each engine renders a double its
-# own way ('-14000' on PostgreSQL, '-14000.0' on Spark), so such texts compare as numbers.
+# A number written as text (a lookup table's encoded_value). Both engines write a double alike
+# (dbt's float_to_text macro), so the same number written two ways ('-14000', '-14000.0') is a
+# difference; two nearby numbers (a mean summed in another order) agree within the tolerance.
 _NUMBER_TEXT = re.compile(r"^[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?$")
 
 
@@ -52,7 +53,7 @@ def values_equal(left: Any, right: Any, rel_tol: float = REL_TOL) -> bool:
     if left is None or right is None:
         return left is None and right is None
     if isinstance(left, str) and isinstance(right, str) and left != right:
-        if _NUMBER_TEXT.match(left) and _NUMBER_TEXT.match(right):
+        if _NUMBER_TEXT.match(left) and _NUMBER_TEXT.match(right) and float(left) != float(right):
             return math.isclose(float(left), float(right), rel_tol=rel_tol, abs_tol=ABS_TOL)
         return False
     if isinstance(left, float) and isinstance(right, float) and not isinstance(left, bool):

@@ -11,10 +11,13 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
 import os
+import random
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -57,17 +60,22 @@ class Warehouses:
     spark_unit_test_failures: list[str] = dataclasses.field(default_factory=list)
 
 
-def _dbt_in_process(args: list[str], settings: Settings, target: str) -> list[str]:
-    """dbt in this process (dbt-spark's session method then reuses our SparkSession); failed nodes."""
+def _invoke_dbt(args: list[str], settings: Settings, target: str) -> Any:
+    """dbt in this process (dbt-spark's session method then reuses our SparkSession); dbt's result."""
     from dbt.cli.main import dbtRunner
 
     saved = dict(os.environ)
     os.environ.update(dbt_env(settings, target))
     try:
-        result = dbtRunner().invoke([*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR)])
+        return dbtRunner().invoke([*args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR)])
     finally:
         os.environ.clear()
         os.environ.update(saved)
+
+
+def _dbt_in_process(args: list[str], settings: Settings, target: str) -> list[str]:
+    """dbt in this process; the nodes that failed."""
+    result = _invoke_dbt(args, settings, target)
     if result.exception is not None:
         return [f"dbt crashed: {result.exception}"]
     runs: Any = result.result or []
@@ -237,6 +245,50 @@ def _mart_differences(w: Warehouses) -> dict[str, list[str]]:
 def test_every_mart_is_equal_on_both_engines_row_by_row(warehouses: Warehouses) -> None:
     assert warehouses.pg_build_failures == [], "the postgres build must pass before the engines can be compared"
     assert _mart_differences(warehouses) == {}
+
+
+def _compiled_expression(jinja: str, settings: Settings, target: str, work: Path) -> str:
+    """A Jinja expression of the project (its macros) compiled for one target, in this process."""
+    args = ["compile", "--inline", jinja, "--quiet", "--target-path", str(work / f"target-inline-{target}")]
+    result = _invoke_dbt(args, settings, target)
+    assert result.success, result.exception
+    return str(result.result.results[0].node.compiled_code).strip()
+
+
+def _plain(value: float) -> str:
+    """The text float_to_text promises: Python's shortest round-trip digits, in plain notation."""
+    if math.isnan(value) or math.isinf(value):
+        return {"nan": "NaN", "inf": "Infinity", "-inf": "-Infinity"}[repr(value)]
+    text = format(Decimal(repr(value)), "f")
+    text = text.rstrip("0").rstrip(".") if "." in text else text
+    return "0" if text == "-0" else text
+
+
+def test_a_double_is_written_as_the_same_text_on_both_engines(warehouses: Warehouses) -> None:
+    """float_to_text (lookup_values' numbers): '-14000' on both engines, not '-14000.0' on Spark;
+    the fewest digits that read back as the same double, in plain notation. Exact below 2**53."""
+    w = warehouses
+    rng = random.Random(5)
+    values = [-14000.0, 1e7, 1.5e-5, 0.1, 1 / 3, 0.22377072266831383, 456910.625, -0.0, 0.0, 1e-3, 9.999e-4]
+    values += [5e-324, 1e15, 2.0**53 - 1, 123456789.125, float("nan"), float("inf"), float("-inf")]
+    values += [rng.uniform(-1, 1) * 10.0 ** rng.randint(-20, 15) for _ in range(2000)]
+    values += [round(rng.uniform(-1e6, 1e6), rng.randint(0, 6)) for _ in range(500)]
+    pg_sql = _compiled_expression("{{ float_to_text('x') }}", w.pg, "postgres", w.work)
+    spark_sql = _compiled_expression("{{ float_to_text('x') }}", w.spark_settings, "spark", w.work)
+
+    with psycopg.connect(w.pg.pg_dsn) as conn:
+        pg = dict(
+            conn.execute(
+                f"select i, {pg_sql} from unnest(%s::int[], %s::float8[]) as t(i, x)",
+                (list(range(len(values))), values),
+            ).fetchall()
+        )
+    frame = w.spark.createDataFrame(list(enumerate(values)), "i int, x double")
+    spark = {r["i"]: r["t"] for r in frame.selectExpr("i", f"{spark_sql} as t").collect()}
+
+    expected = {i: _plain(v) for i, v in enumerate(values)}
+    assert {i: t for i, t in pg.items() if t != expected[i]} == {}
+    assert {i: t for i, t in spark.items() if t != expected[i]} == {}
 
 
 # --- the questions, two ways -------------------------------------------------

@@ -33,6 +33,50 @@
     end
 {%- endmacro %}
 
+{#- Spark's own cast writes Java's Double.toString ('-14000.0', '1.0E7'), which on Java 17
+    is not always the shortest ('7.1508394259649264E16' for 7.150839425964926E16). So, step by
+    step on an array of one text (each transform names its input), read from the inside out:
+    the shortest scientific text that reads back as the same double (1 to 17 significant
+    digits), its digits and the place of the decimal point, the digits padded with zeros to
+    reach the point, and the plain text without trailing zeros. -#}
+{% macro spark__float_to_text(expr) -%}
+    case
+        when isnan({{ expr }}) or abs({{ expr }}) = double('Infinity') then cast({{ expr }} as string)
+        else concat(if({{ expr }} < 0, '-', ''), element_at(
+            transform(
+                transform(
+                    transform(
+                        -- -14000: '1.4e+04', the fewest digits that give the double back
+                        filter(
+                            transform(sequence(0, 16), decimals -> format_string(concat('%.', decimals, 'e'), abs({{ expr }}))),
+                            candidate -> cast(candidate as double) = abs({{ expr }})
+                        ),
+                        -- digits '14'; the point after 5 of them (exponent + 1)
+                        shortest -> named_struct(
+                            'digits', regexp_replace(shortest, 'e.*$|[.]', ''),
+                            'point', 1 + cast(regexp_extract(shortest, 'e[+]?(-?[0-9]+)$', 1) as int)
+                        )
+                    ),
+                    -- '14000' (zeros on the right when the point is after the digits, on the
+                    -- left when before: 1.5e-05 gives '0000015', the point after 1)
+                    split -> named_struct(
+                        'digits', concat(
+                            repeat('0', greatest(1 - split.point, 0)),
+                            rpad(split.digits, greatest(split.point, length(split.digits)), '0')
+                        ),
+                        'point', greatest(split.point, 1)
+                    )
+                ),
+                -- '14000.' -> '14000'; '0.000015'
+                padded -> regexp_replace(regexp_replace(
+                    concat(substr(padded.digits, 1, padded.point), '.', substr(padded.digits, padded.point + 1)),
+                    '([.][0-9]*?)0+$', '$1'), '[.]$', '')
+            ),
+            1
+        ))
+    end
+{%- endmacro %}
+
 {% macro spark__percentile_cont(expr, fraction) -%}
     percentile({{ expr }}, {{ fraction }})
 {%- endmacro %}

@@ -109,7 +109,7 @@ imputations as (
     select
         int_imputation_values.column_name,
         cast(null as {{ text }}) as original_value,
-        coalesce(int_imputation_values.text_value, cast(int_imputation_values.number_value as {{ text }}))
+        coalesce(int_imputation_values.text_value, {{ float_to_text('int_imputation_values.number_value') }})
             as encoded_value,
         'imputation' as kind,
         case
@@ -150,7 +150,7 @@ fitted_parameters as (
     select
         column_name,
         cast(null as {{ text }}) as original_value,
-        cast(parameter_value as {{ text }}) as encoded_value,
+        {{ float_to_text('parameter_value') }} as encoded_value,
         'fitted_parameter' as kind,
         {{ dbt.concat(['method', "' '", 'parameter_name']) }} as context
 
@@ -160,11 +160,11 @@ fitted_parameters as (
 
 outlier_fences as (
 
-    select column_name, cast(null as {{ text }}) as original_value, cast(lower_fence as {{ text }}) as encoded_value,
+    select column_name, cast(null as {{ text }}) as original_value, {{ float_to_text('lower_fence') }} as encoded_value,
         'outlier_fence' as kind, 'lower_fence (1.5 IQR)' as context
     from int_outlier_fences
     union all
-    select column_name, cast(null as {{ text }}), cast(upper_fence as {{ text }}), 'outlier_fence', 'upper_fence (1.5 IQR)'
+    select column_name, cast(null as {{ text }}), {{ float_to_text('upper_fence') }}, 'outlier_fence', 'upper_fence (1.5 IQR)'
     from int_outlier_fences
 
 ),
