@@ -160,7 +160,8 @@ fitted_parameters as (
 
 outlier_fences as (
 
-    select column_name, cast(null as {{ text }}) as original_value, {{ float_to_text('lower_fence') }} as encoded_value,
+    select
+        column_name, cast(null as {{ text }}) as original_value, {{ float_to_text('lower_fence') }} as encoded_value,
         'outlier_fence' as kind, 'lower_fence (1.5 IQR)' as context
     from int_outlier_fences
     union all
