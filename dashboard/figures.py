@@ -452,18 +452,25 @@ ANSWER_FIGURES = {
 
 
 def landed_rows_flow(summary: dict[str, object]) -> go.Figure:
-    """Data quality: where the rows went, from read to kept, as one bar each."""
+    """Data quality: where every arrived record went, one bar each; the last four add up to the first."""
     question = "Where did the landed rows go?"
     if not summary:
         return empty_figure(question, "Nothing landed yet.")
+
+    def number(key: str) -> int:
+        value = summary.get(key)
+        return int(str(value)) if value is not None else 0
+
+    rejected = number("rows_rejected")
+    # Labels no longer than the longest one the figure's margin was measured for.
     steps = [
-        ("lines read", summary.get("rows_read"), "#4575b4"),
-        ("landed in raw", summary.get("rows_landed"), "#74add1"),
-        ("rejected at landing", summary.get("rows_rejected"), "#d73027"),
-        ("quarantined", summary.get("records_quarantined"), "#f46d43"),
-        ("loans kept", summary.get("loans"), "#1a9850"),
+        ("arrived", number("rows_read") + number("stream_messages"), "#4575b4"),
+        ("rejected at landing", rejected, "#d73027"),
+        ("refused by checks", number("records_quarantined") - rejected, "#f46d43"),
+        ("superseded", number("records_superseded"), "#abd9e9"),
+        ("loans kept", number("loans"), "#1a9850"),
     ]
-    counts = [int(str(value)) if value is not None else 0 for _, value, _ in steps]
+    counts = [value for _, value, _ in steps]
     figure = go.Figure(
         go.Bar(
             x=counts,
@@ -477,7 +484,11 @@ def landed_rows_flow(summary: dict[str, object]) -> go.Figure:
     )
     figure.update_yaxes(autorange="reversed")
     figure.update_xaxes(title_text="rows or records", tickformat=",")
-    figure = _layout(figure, question, "batch files and the stream; quarantined = rejected lines + refused records")
+    figure = _layout(
+        figure,
+        question,
+        "arrived = rejected + refused + superseded (older records of a loan) + kept",
+    )
     figure.update_layout(height=320)
     return figure
 

@@ -248,6 +248,7 @@ def test_data_quality_shows_rejections_quarantine_reasons_and_the_last_run(brows
     assert "landing_rejected" in text
     assert browser_page.page.inner_text("#last-run-status") == "success"
     flow = browser_page.chart("dq-flow")
-    rejected = dict(zip(["read", "landed", "rejected", "quarantined", "kept"], flow["traces"][0]["x"], strict=True))
-    assert rejected["rejected"] >= 1 and rejected["quarantined"] >= 3
+    drawn = dict(zip(["arrived", "rejected", "refused", "superseded", "kept"], flow["traces"][0]["x"], strict=True))
+    assert drawn["rejected"] >= 1 and drawn["rejected"] + drawn["refused"] >= 3
+    assert drawn["arrived"] == drawn["rejected"] + drawn["refused"] + drawn["superseded"] + drawn["kept"]
     assert browser_page.errors == []

@@ -169,14 +169,17 @@ def test_a_mart_missing_a_column_is_explained_not_crashed_on() -> None:
     assert "avg_gap_days" in figure.layout.annotations[0].text
 
 
-def test_rows_flow_counts_every_stage() -> None:
+def test_rows_flow_reconciles_every_record_of_both_sources() -> None:
     summary = {
         "rows_read": 10,
         "rows_landed": 9,
         "rows_rejected": 1,
-        "records_quarantined": 3,
+        "stream_messages": 5,
+        "records_quarantined": 3,  # the rejected line and two refused records
+        "records_superseded": 4,
         "loans": 8,
         "built_at": dt.datetime(2026, 1, 1, tzinfo=dt.UTC),
     }
-    figure = figures.landed_rows_flow(summary)
-    assert list(figure.data[0].x) == [10, 9, 1, 3, 8]
+    arrived, rejected, refused, superseded, kept = figures.landed_rows_flow(summary).data[0].x
+    assert (arrived, rejected, refused, superseded, kept) == (15, 1, 2, 4, 8)
+    assert arrived == rejected + refused + superseded + kept

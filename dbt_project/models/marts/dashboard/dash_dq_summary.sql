@@ -20,6 +20,12 @@ fct_loans as (
 
 ),
 
+stg_raw__loan_events as (
+
+    select * from {{ ref('stg_raw__loan_events') }}
+
+),
+
 files as (
 
     select
@@ -30,6 +36,14 @@ files as (
         max(landed_at) as last_file_landed_at
 
     from stg_raw__landed_files
+
+),
+
+stream as (
+
+    select count(*) as stream_messages
+
+    from stg_raw__loan_events
 
 ),
 
@@ -61,7 +75,11 @@ final as (
         files.rows_read,
         files.rows_landed,
         files.rows_rejected,
+        stream.stream_messages,
         quarantine.records_quarantined,
+        -- what landed = refused at validation + superseded by a later record of the loan + kept
+        files.rows_landed + stream.stream_messages
+        - (quarantine.records_quarantined - files.rows_rejected) - loans.loans as records_superseded,
         loans.loans,
         loans.batch_loans,
         loans.stream_loans,
@@ -71,6 +89,7 @@ final as (
         current_timestamp as built_at
 
     from files
+    cross join stream
     cross join quarantine
     cross join loans
 
