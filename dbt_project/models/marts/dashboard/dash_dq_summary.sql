@@ -39,7 +39,7 @@ files as (
 
 ),
 
-stream as (
+stream_events as (
 
     select count(*) as stream_messages
 
@@ -75,10 +75,10 @@ final as (
         files.rows_read,
         files.rows_landed,
         files.rows_rejected,
-        stream.stream_messages,
+        stream_events.stream_messages,
         quarantine.records_quarantined,
         -- what landed = refused at validation + superseded by a later record of the loan + kept
-        files.rows_landed + stream.stream_messages
+        files.rows_landed + stream_events.stream_messages
         - (quarantine.records_quarantined - files.rows_rejected) - loans.loans as records_superseded,
         loans.loans,
         loans.batch_loans,
@@ -89,7 +89,7 @@ final as (
         current_timestamp as built_at
 
     from files
-    cross join stream
+    cross join stream_events
     cross join quarantine
     cross join loans
 
