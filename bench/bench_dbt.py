@@ -20,7 +20,6 @@ from pathlib import Path
 
 import psycopg
 import pyarrow.parquet as pq
-from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
@@ -44,10 +43,7 @@ def timed(label: str, step: Callable[[], object], results: list[tuple[str, float
 
 
 def fresh_database(settings: Settings) -> None:
-    admin_dsn = settings.pg_dsn.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(settings.pg_db)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.pg_db)))
+    postgres.recreate_database(settings)  # with the roles and grants landing and dbt run as
 
 
 def store_events(settings: Settings, stream_parquet: Path, events: int) -> None:

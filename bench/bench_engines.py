@@ -30,13 +30,12 @@ from pathlib import Path
 os.environ.setdefault("LENDFLOW_PG_DB", "lendflow_bench_engines")
 
 import psutil
-import psycopg
-from psycopg import sql
 from rich.console import Console
 from rich.table import Table
 
 from lendflow import settings as config
 from lendflow.generate import write_sample
+from lendflow.services import postgres
 from lendflow.settings import Settings
 
 console = Console()
@@ -89,10 +88,7 @@ def timed(cmd: list[str], env: dict[str, str], log: Path) -> tuple[float, float,
 
 
 def fresh_database(settings: Settings) -> None:
-    admin_dsn = settings.pg_dsn.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(settings.pg_db)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.pg_db)))
+    postgres.recreate_database(settings)  # with the roles and grants landing and dbt run as
 
 
 def run(cmd: list[str], env: dict[str, str], log: Path) -> None:

@@ -77,13 +77,9 @@ def parse_seconds(load_mode: str) -> float:
 
 
 def fresh_database() -> None:
-    import psycopg
-    from psycopg import sql
+    from lendflow.services import postgres
 
-    settings = config.load()
-    with psycopg.connect(settings.pg_dsn.rsplit("/", 1)[0] + "/postgres", autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(settings.pg_db)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.pg_db)))
+    postgres.recreate_database(config.load())  # with the roles and grants landing and dbt run as
 
 
 def orchestrated_run(mode: str, sample: Path) -> dict[str, Any]:

@@ -594,7 +594,13 @@ def land_file(path: Path, settings: Settings, *, progress: bool = True, role: st
             f"{path}: PostgreSQL at {masked_dsn(dsn)} failed during the landing ({error}). "
             "Nothing of this file was kept (one transaction per file); rerun once the database is back."
         ) from error
-    except psycopg.Error as error:  # e.g. missing privileges: nothing landed either
+    except psycopg.errors.InsufficientPrivilege as error:
+        raise LandingError(
+            f"{path}: PostgreSQL refused the landing as {masked_dsn(dsn)}: {error}. Nothing of this file was"
+            " kept. The loader role gets its grants when `lendflow up` sets up the database (or run"
+            " `python -m lendflow.services.roles`); `--role owner` lands as the warehouse's owner instead."
+        ) from error
+    except psycopg.Error as error:
         raise LandingError(
             f"{path}: PostgreSQL refused the landing: {error}. Nothing of this file was kept."
         ) from error

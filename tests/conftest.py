@@ -14,7 +14,6 @@ from pathlib import Path
 
 import psycopg
 import pytest
-from psycopg import sql
 
 TEST_DB = "lendflow_test"
 os.environ.setdefault("LENDFLOW_PG_DB", TEST_DB)
@@ -43,13 +42,9 @@ def postgres(settings: Settings) -> Iterator[Settings]:
 
 def recreate_database(settings: Settings) -> Settings:
     """Drop and create settings' database, with the schemas and grants `lendflow up` gives."""
-    from lendflow.services import roles
+    from lendflow.services import postgres as pg
 
-    admin_dsn = settings.pg_dsn.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(settings.pg_db)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.pg_db)))
-    roles.bootstrap(settings)
+    pg.recreate_database(settings)
     return settings
 
 

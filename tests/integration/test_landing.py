@@ -214,3 +214,20 @@ def test_landing_as_the_loader_role(postgres: Settings, tmp_path: Path) -> None:
     assert land_file(path, postgres, progress=False, role="loader").skipped
     with psycopg.connect(postgres.role_dsn("loader")) as conn, pytest.raises(psycopg.errors.InsufficientPrivilege):
         conn.execute("delete from raw.loans where _batch_id = %s", (report.batch_id,))
+
+
+def test_a_database_nobody_set_up_for_the_loader_gets_a_clear_message(postgres: Settings, small_sample: Path) -> None:
+    import dataclasses
+
+    bare = dataclasses.replace(postgres, pg_db=f"{postgres.pg_db}_bare")
+    admin_dsn = postgres.pg_dsn.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(bare.pg_db)))
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(bare.pg_db)))  # no bootstrap
+    try:
+        with pytest.raises(LandingError, match="lendflow up"):
+            land_file(small_sample / "loans.csv", bare, progress=False)
+        assert land_file(small_sample / "loans.csv", bare, progress=False, role=None).rows_landed == 2_000
+    finally:
+        with psycopg.connect(admin_dsn, autocommit=True) as conn:
+            conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(bare.pg_db)))
