@@ -12,3 +12,20 @@
 
 {% macro spark__session_tuning() -%}
 {%- endmacro %}
+
+{#- A post-hook: statistics for a table dbt just built, so the models after it in the same run
+    plan with its real size. Without them PostgreSQL guesses (a never-analysed seed of seven
+    rows counts as ~1,000) and a join or NOT IN it thinks large can get a plan that takes hours.
+    Views have nothing to analyse; other engines: nothing. -#}
+{% macro analyze_relation() -%}
+    {{ return(adapter.dispatch('analyze_relation', 'lendflow')()) }}
+{%- endmacro %}
+
+{% macro default__analyze_relation() -%}
+    {%- if config.get('materialized') not in ('view', 'ephemeral') -%}
+        analyze {{ this }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro spark__analyze_relation() -%}
+{%- endmacro %}

@@ -39,10 +39,12 @@ touched as (
 
 ),
 
+-- `not exists`, never `not in (select ...)`: an anti join whatever the row estimates (PostgreSQL
+-- runs a NOT IN it expects to be large as a subquery per row: hours at a million loans)
 keys as (
 
-    select {{ key_columns | join(', ') }} from {{ this }}
-    where loan_id not in (select loan_id from touched)
+    select {{ key_columns | join(', ') }} from {{ this }} as existing
+    where not exists (select 1 from touched where touched.loan_id = existing.loan_id)
     union all
     select {{ key_columns | join(', ') }} from touched
 
@@ -76,7 +78,7 @@ successors as (
     inner join lagged_keys
         on existing.loan_id = lagged_keys.loan_id
     where
-        existing.loan_id not in (select loan_id from touched)
+        not exists (select 1 from touched where touched.loan_id = existing.loan_id)
         and (
             {%- for column in lag_columns %}
             {{ 'or ' if not loop.first }}existing.{{ column }} is distinct from lagged_keys.{{ column }}
