@@ -25,7 +25,7 @@ def test_models_and_tests_pass_sqlfluff(postgres: Settings, tmp_path: Path) -> N
     sqlfluff = Path(sys.executable).parent / "sqlfluff"
     env = {**os.environ, **dbt_env(postgres), "DBT_TARGET_PATH": str(tmp_path / "target")}
     result = subprocess.run(
-        [str(sqlfluff), "lint", "models", "tests", "analyses", "--format", "json", "--processes", "2"],
+        [str(sqlfluff), "lint", "models", "tests", "--format", "json", "--processes", "2"],
         cwd=DBT_PROJECT_DIR,
         env=env,
         capture_output=True,
