@@ -46,16 +46,8 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from lendflow import settings as config  # noqa: E402
+from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser the tests drive)
 
-CHROMIUM = "/usr/bin/chromium"
-CHROMIUM_ARGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-]
 CHARTS = ["amount-by-grade", "income-vs-amount", "loans-per-month", "avg-amount-by-state", "loans-by-grade"]
 ALL_DRAWN_JS = (
     "(ids) => ids.every(id => { const gd = document.querySelector('#' + id + ' .js-plotly-plot');"
