@@ -1,7 +1,9 @@
 """Land a raw batch file (CSV or Parquet) into PostgreSQL's raw.loans, untouched, at COPY speed.
 
 Every value is kept as the text it arrived as (no trimming, no casting), with lineage
-columns. One transaction per file: a crash leaves nothing half-landed, and a file already
+columns: each row carries its row number, and the file's source, checksum and batch come from
+raw.loans' column defaults, set once per transaction (a tenth less for PostgreSQL to parse
+than the same text on every line). One transaction per file: a crash leaves nothing half-landed, and a file already
 landed (same SHA-256) is skipped. Lines that can't be read as a record go to
 raw.rejected_rows with their raw text, line number and reason; rows read = landed + rejected.
 
@@ -10,7 +12,7 @@ one block in memory at a time), and each block takes one of three paths.
 
 * Plain blocks (nearly all): when every line of a block is one record (no value spans lines,
   no CR, no blank line, no doubtful quoting), its original bytes go to PostgreSQL's COPY with
-  the lineage fields appended to each line. On the first pass PostgreSQL's own CSV parser is
+  the row number appended to each line. On the first pass PostgreSQL's own CSV parser is
   the validator; if it refuses a record (wrong field count, bytes that are not UTF-8), the
   file is landed again from a savepoint with every block validated here first, so the cost
   of the second pass falls on dirty files only.
@@ -48,7 +50,7 @@ import pyarrow.parquet as pq
 from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
-from ingestion.raw_tables import LINEAGE_COLUMNS, ensure_raw_tables_exist
+from ingestion.raw_tables import LINEAGE_SETTINGS, ensure_raw_tables_exist
 from lendflow.db import masked_dsn
 from lendflow.progress import row_progress
 from lendflow.raw_columns import RAW_COLUMNS
@@ -91,7 +93,9 @@ def scan_block(block: bytes) -> BlockScan:
     return BlockScan(suspicious, b'"' in quotes)
 
 
-LINEAGE_NAMES: tuple[str, ...] = tuple(name for name, _ in LINEAGE_COLUMNS[:4])  # _landed_at is the default
+# The only lineage column each row carries; the others are the file's, set once per transaction
+# (see _set_lineage), and _landed_at is now().
+ROW_NUMBER = "_row_number"
 
 
 class LandingError(ValueError):
@@ -132,6 +136,8 @@ class LandingReport:
 
 @dataclass(frozen=True)
 class Lineage:
+    """What every row of a file shares (raw.loans gets it from the transaction's settings)."""
+
     source_file: str
     file_sha256: str
     batch_id: str
@@ -365,17 +371,9 @@ def _int64s(start: int, n: int) -> pa.Array:
     return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(np.arange(start, start + n, dtype=np.int64))])
 
 
-def _constant(value: str, n: int) -> pa.Array:
-    zeros = pa.Array.from_buffers(pa.int32(), n, [None, pa.py_buffer(np.zeros(n, dtype=np.int32))])
-    return pa.array([value], pa.string()).take(zeros)
-
-
-def with_lineage(table: pa.Table, lineage: Lineage, row_numbers: pa.Array) -> pa.Table:
-    """The table's columns plus _source_file, _file_sha256, _row_number, _batch_id."""
-    n = table.num_rows
-    extra = [_constant(lineage.source_file, n), _constant(lineage.file_sha256, n), row_numbers]
-    extra.append(_constant(lineage.batch_id, n))
-    return pa.Table.from_arrays([*table.columns, *extra], names=[*table.column_names, *LINEAGE_NAMES])
+def with_row_numbers(table: pa.Table, row_numbers: pa.Array) -> pa.Table:
+    """The table's columns plus _row_number."""
+    return table.append_column(ROW_NUMBER, row_numbers)
 
 
 def to_copy_csv(table: pa.Table) -> pa.Buffer:
@@ -383,14 +381,6 @@ def to_copy_csv(table: pa.Table) -> pa.Buffer:
     sink = pa.BufferOutputStream()
     pacsv.write_csv(table, sink, pacsv.WriteOptions(include_header=False, batch_size=65_536))
     return sink.getvalue()
-
-
-def _csv_field(text: str) -> bytes:
-    """A CSV field, quoted only when it must be (every byte is parsed again per row by the server)."""
-    data = text.encode("utf-8")
-    if any(ch in data for ch in b',"\r\n') or data in (b"", b"\\."):
-        return b'"' + data.replace(b'"', b'""') + b'"'
-    return data
 
 
 def plain_lines(block: bytes, scan: BlockScan) -> list[bytes] | None:
@@ -404,11 +394,9 @@ def plain_lines(block: bytes, scan: BlockScan) -> list[bytes] | None:
     return None if b"" in lines else lines
 
 
-def lines_with_lineage(lines: list[bytes], lineage: Lineage, first_row: int) -> bytes:
-    """The lines' own bytes, each followed by its lineage fields: COPY reads the original text."""
-    middle = b"," + _csv_field(lineage.source_file) + b"," + _csv_field(lineage.file_sha256) + b","
-    tail = b"," + _csv_field(lineage.batch_id) + b"\n"
-    return b"".join([line + middle + b"%d" % number + tail for number, line in enumerate(lines, start=first_row)])
+def numbered_lines(lines: list[bytes], first_row: int) -> bytes:
+    """The lines' own bytes, each followed by its row number: COPY reads the original text."""
+    return b"".join([line + b",%d\n" % number for number, line in enumerate(lines, start=first_row)])
 
 
 def _records_table(records: list[Record], names: list[str]) -> pa.Table:
@@ -426,7 +414,7 @@ class CopySource:
     chunks: Iterator[CopyChunk]
 
 
-def csv_source(path: Path, lineage: Lineage, block_bytes: int = BLOCK_BYTES, *, optimistic: bool = False) -> CopySource:
+def csv_source(path: Path, block_bytes: int = BLOCK_BYTES, *, optimistic: bool = False) -> CopySource:
     """A CSV file as COPY-ready chunks, in file order, in constant memory (the header is read now).
 
     optimistic: blocks whose lines are plainly their records go to COPY unparsed, and
@@ -445,7 +433,7 @@ def csv_source(path: Path, lineage: Lineage, block_bytes: int = BLOCK_BYTES, *, 
         raise LandingError(f"{path}: unreadable header: {error}") from error
     if not header:
         handle.close()
-        return CopySource((*RAW_COLUMNS, *LINEAGE_NAMES), iter(()))  # an empty file: nothing to land
+        return CopySource((*RAW_COLUMNS, ROW_NUMBER), iter(()))  # an empty file: nothing to land
     names = header
     try:
         order = header_order(names)
@@ -454,8 +442,8 @@ def csv_source(path: Path, lineage: Lineage, block_bytes: int = BLOCK_BYTES, *, 
         raise
     first_line = 1 + header_text.count("\n")
     rest = _prepend(first[header_end:], blocks)
-    chunks = _csv_chunks(handle, rest, names, order, lineage, first_line, optimistic)
-    return CopySource((*names, *LINEAGE_NAMES), chunks)
+    chunks = _csv_chunks(handle, rest, names, order, first_line, optimistic)
+    return CopySource((*names, ROW_NUMBER), chunks)
 
 
 def _csv_chunks(
@@ -463,7 +451,6 @@ def _csv_chunks(
     blocks: Iterator[bytes],
     names: list[str],
     order: list[int],
-    lineage: Lineage,
     first_line: int,
     optimistic: bool,
 ) -> Iterator[CopyChunk]:
@@ -475,32 +462,30 @@ def _csv_chunks(
             lines = plain_lines(block, scan_block(block)) if optimistic else None
             parsed = parse_block_fast(block, names) if lines is None else None
             if lines is not None:  # optimistic: PostgreSQL validates
-                chunk = CopyChunk(lines_with_lineage(lines, lineage, next_row), len(lines))
+                chunk = CopyChunk(numbered_lines(lines, next_row), len(lines))
             elif parsed is not None:  # Arrow validated
                 table, scan = parsed
                 lines = plain_lines(block, scan)
                 if lines is not None and len(lines) == table.num_rows:
-                    chunk = CopyChunk(lines_with_lineage(lines, lineage, next_row), len(lines))
+                    chunk = CopyChunk(numbered_lines(lines, next_row), len(lines))
                 else:
                     numbers = _int64s(next_row, table.num_rows)
-                    chunk = CopyChunk(to_copy_csv(with_lineage(table, lineage, numbers)), table.num_rows)
+                    chunk = CopyChunk(to_copy_csv(with_row_numbers(table, numbers)), table.num_rows)
             else:
-                chunk = _exact_chunk(block, names, order, lineage, next_line, next_row)
+                chunk = _exact_chunk(block, names, order, next_line, next_row)
             yield chunk
             next_row += chunk.rows + len(chunk.rejects)
             next_line += block.count(b"\n")
 
 
-def _exact_chunk(
-    block: bytes, names: list[str], order: list[int], lineage: Lineage, first_line: int, first_row: int
-) -> CopyChunk:
+def _exact_chunk(block: bytes, names: list[str], order: list[int], first_line: int, first_row: int) -> CopyChunk:
     """A block the fast path could not vouch for, read record by record: good ones landed, bad ones rejected."""
     lines = io.StringIO(block.decode("utf-8", "surrogateescape"), newline="")  # splits like open(newline="")
     items = list(parse_lines(lines, order, first_line, first_row))
     records = [item for item in items if isinstance(item, Record)]
     rejects = tuple(item for item in items if isinstance(item, Reject))
     numbers = pa.array([r.row_number for r in records], pa.int64())
-    table = with_lineage(_records_table(records, names), lineage, numbers)
+    table = with_row_numbers(_records_table(records, names), numbers)
     return CopyChunk(to_copy_csv(table), len(records), rejects)
 
 
@@ -509,17 +494,17 @@ def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def parquet_source(path: Path, lineage: Lineage, batch_rows: int = PARQUET_BATCH_ROWS) -> CopySource:
+def parquet_source(path: Path, batch_rows: int = PARQUET_BATCH_ROWS) -> CopySource:
     """A Parquet file as COPY-ready chunks; values in Arrow's plain text form, NUL-bearing rows rejected."""
     try:
         parquet = pq.ParquetFile(path)
     except (pa.ArrowException, OSError) as error:
         raise LandingError(f"{path}: not a readable Parquet file: {error}") from error
     header_order(parquet.schema_arrow.names)
-    return CopySource((*RAW_COLUMNS, *LINEAGE_NAMES), _parquet_chunks(path, parquet, lineage, batch_rows))
+    return CopySource((*RAW_COLUMNS, ROW_NUMBER), _parquet_chunks(path, parquet, batch_rows))
 
 
-def _parquet_chunks(path: Path, parquet: pq.ParquetFile, lineage: Lineage, batch_rows: int) -> Iterator[CopyChunk]:
+def _parquet_chunks(path: Path, parquet: pq.ParquetFile, batch_rows: int) -> Iterator[CopyChunk]:
     next_row = 1
     for batch in parquet.iter_batches(batch_size=batch_rows, columns=list(RAW_COLUMNS)):
         try:
@@ -538,7 +523,7 @@ def _parquet_chunks(path: Path, parquet: pq.ParquetFile, lineage: Lineage, batch
             )
             keep = pa.array(~bad)
             table, numbers = table.filter(keep), numbers.filter(keep)
-        yield CopyChunk(to_copy_csv(with_lineage(table, lineage, numbers)), table.num_rows, rejects)
+        yield CopyChunk(to_copy_csv(with_row_numbers(table, numbers)), table.num_rows, rejects)
         next_row += batch.num_rows
 
 
@@ -552,12 +537,12 @@ def _rows_with_nul(table: pa.Table) -> np.ndarray | None:
     return mask if mask.any() else None
 
 
-def copy_source(path: Path, lineage: Lineage, *, optimistic: bool = False) -> CopySource:
+def copy_source(path: Path, *, optimistic: bool = False) -> CopySource:
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        return csv_source(path, lineage, optimistic=optimistic)
+        return csv_source(path, optimistic=optimistic)
     if suffix in (".parquet", ".pq"):
-        return parquet_source(path, lineage)
+        return parquet_source(path)
     raise LandingError(f"{path}: unsupported file type {suffix!r}; expected .csv or .parquet")
 
 
@@ -614,6 +599,7 @@ def _land_in_transaction(conn: psycopg.Connection, path: Path, lineage: Lineage,
     conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (digest,))
     if conn.execute("select 1 from raw.landed_files where file_sha256 = %s", (digest,)).fetchone():
         return LandingReport(source, digest, batch_id, 0, 0, 0, skipped=True)
+    _set_lineage(conn, lineage)
     # First the optimistic pass: PostgreSQL's CSV parser checks plain blocks itself. A file it
     # refuses (a wrong field count, bad bytes) is landed again with every block validated
     # here, which rejects the bad records with their reasons: the cost falls on dirty files only.
@@ -635,12 +621,19 @@ def _land_in_transaction(conn: psycopg.Connection, path: Path, lineage: Lineage,
     return report
 
 
+def _set_lineage(conn: psycopg.Connection, lineage: Lineage) -> None:
+    """The file's lineage for raw.loans' column defaults (raw_tables.LINEAGE_SETTINGS), until the transaction ends."""
+    values = {"_source_file": lineage.source_file, "_file_sha256": lineage.file_sha256, "_batch_id": lineage.batch_id}
+    for column, value in values.items():
+        conn.execute("select set_config(%s, %s, true)", (LINEAGE_SETTINGS[column], value))
+
+
 def _copy_file(
     conn: psycopg.Connection, path: Path, lineage: Lineage, progress: bool, *, optimistic: bool
 ) -> tuple[int, RejectSpool]:
     landed = 0
     rejects = RejectSpool(lineage)
-    source = copy_source(path, lineage, optimistic=optimistic)
+    source = copy_source(path, optimistic=optimistic)
     with (
         conn.cursor() as cursor,
         # A writer thread sends while this one prepares the next block: both cores stay busy.

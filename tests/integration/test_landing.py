@@ -164,7 +164,7 @@ def test_fast_path_equals_exact_path_on_generated_data(postgres: Settings, small
     import ingestion.land as land
 
     # Small blocks, so that clean blocks (fast path) and dirty ones (exact path) alternate.
-    chunks = list(land.csv_source(path, land.Lineage("s", "d", "b"), block_bytes=16_384).chunks)
+    chunks = list(land.csv_source(path, block_bytes=16_384).chunks)
     assert len(chunks) > 10
     report = land_file(path, postgres, progress=False)
     exact = list(read_csv(path))

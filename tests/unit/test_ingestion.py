@@ -9,11 +9,10 @@ import pyarrow as pa
 import pytest
 
 from ingestion.land import (
-    Lineage,
     Record,
     Reject,
     last_record_end,
-    lines_with_lineage,
+    numbered_lines,
     parse_block_fast,
     parse_lines,
     plain_lines,
@@ -96,12 +95,11 @@ def test_exact_path_numbers_lines_and_rows() -> None:
     assert isinstance(reject, Reject) and reject.line_number == 12 and reject.reason == "expected 24 fields, found 2"
 
 
-def test_lines_with_lineage_appends_to_the_original_bytes() -> None:
+def test_numbered_lines_appends_to_the_original_bytes() -> None:
     block = GOOD + b"\n" + GOOD + b"\n"
     lines = plain_lines(block, scan_block(block))
     assert lines == [GOOD, GOOD]
-    out = lines_with_lineage(lines, Lineage('/data/a,"b".csv', "ff", "id-1"), first_row=41)
-    assert out.split(b"\n")[1] == GOOD + b',"/data/a,""b"".csv",ff,42,id-1'
+    assert numbered_lines(lines, first_row=41) == GOOD + b",41\n" + GOOD + b",42\n"
 
 
 @pytest.mark.parametrize(
