@@ -101,6 +101,27 @@ def test_a_file_of_mostly_bad_lines_spools_its_rejects_and_keeps_every_one(postg
     assert stored == (49_950, 49_950, 2, 50_001, True)
 
 
+def test_lineage_defaults_hold_only_inside_a_landing(postgres: Settings) -> None:
+    """raw.loans takes a file's source, checksum and batch from the landing transaction's
+    settings; after it (even on the same connection) an insert must name its lineage."""
+    import ingestion.land as land
+    from ingestion.raw_tables import ensure_raw_tables_exist
+
+    ensure_raw_tables_exist(postgres)
+    lineage = land.Lineage("/data/a.csv", "ab" * 32, "00000000-0000-0000-0000-00000000000a")
+    with psycopg.connect(postgres.pg_dsn) as conn:
+        with conn.transaction(force_rollback=True):
+            land._set_lineage(conn, lineage)
+            conn.execute("insert into raw.loans (_row_number) values (7)")
+            row = conn.execute(
+                "select _source_file, _file_sha256, _row_number from raw.loans where _batch_id = %s",
+                (lineage.batch_id,),
+            )
+            assert row.fetchall() == [("/data/a.csv", "ab" * 32, 7)]
+        with pytest.raises(psycopg.errors.NotNullViolation):
+            conn.execute("insert into raw.loans (_row_number) values (8)")
+
+
 def test_a_wrong_header_is_a_clear_error(postgres: Settings, tmp_path: Path) -> None:
     path = tmp_path / "wrong.csv"
     path.write_text("a,b\n1,2\n")
