@@ -15,8 +15,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from airflow.sdk import DAG, Asset, Param, get_current_context, task
+from airflow.sdk import DAG, Asset, Param, TriggerRule, get_current_context, task
 from cosmos import DbtTaskGroup
+from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TASK_ID, ExecutionMode
 from cosmos.operators.local import DbtTestLocalOperator
 
 from lendflow import settings as config
@@ -76,6 +77,27 @@ def _declare_model_assets(dag: DAG, uris: dict[str, str]) -> None:
         for task_id in (f"dbt.{name}.run", f"dbt.{name}_run"):
             if task_id in dag.task_dict:
                 dag.task_dict[task_id].outlets = [Asset(uri)]
+
+
+def _watch_after_producer(dag: DAG, group_id: str) -> None:
+    """WATCHER mode: the group's first watchers start once the producer's `dbt build` has ended.
+
+    Cosmos leaves a task group's watchers beside the producer, to be scheduled alongside it.
+    `dag.test()` (how `make run` and the tests run the DAG) runs one task at a time: a watcher run
+    before the producer would wait for it forever. After it, every watcher finds its node's
+    result at its first look. They run once the producer has ended, failed or not (one_done), so
+    a failed build still shows which models failed, as Cosmos's own DbtDag does; a producer that
+    never ran (a gate upstream failed) skips them. Under a scheduler the watchers' states appear
+    when the build ends; the producer's log shows it live.
+    """
+    prefix = f"{group_id}."
+    producer = dag.task_dict[prefix + PRODUCER_WATCHER_TASK_ID]
+    inside = {task_id for task_id in dag.task_dict if task_id.startswith(prefix)}
+    for task_id in sorted(inside - {producer.task_id, prefix + PRODUCER_WATCHER_DONE_TASK_ID}):
+        task = dag.task_dict[task_id]
+        if not task.upstream_task_ids & inside:
+            producer >> task
+            task.trigger_rule = TriggerRule.ONE_DONE
 
 
 def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags: tuple[str, ...] = ()) -> DAG:
@@ -180,12 +202,17 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
             default_args=DEFAULT_ARGS,
         )
 
+        if cosmos.execution.execution_mode == ExecutionMode.WATCHER:
+            _watch_after_producer(dag, dbt.group_id)
+
         manifest = read_manifest(settings, target)
         if target == "postgres":
             _declare_model_assets(dag, model_asset_uris(settings, manifest))
 
-        # Unit tests of models with no data tests: Cosmos gives them no task (see config).
-        orphans = unit_tests_without_test_task(manifest)
+        # Unit tests of models with no data tests: Cosmos gives them no task in LOCAL mode (see
+        # config). In WATCHER mode the producer's `dbt build` runs every unit test itself.
+        watching = cosmos.execution.execution_mode == ExecutionMode.WATCHER
+        orphans = [] if watching else unit_tests_without_test_task(manifest)
         unit_tests = (
             DbtTestLocalOperator(
                 task_id="dbt_unit_tests",

@@ -74,6 +74,9 @@ def airflow_env(settings: Settings) -> dict[str, str]:
         "AIRFLOW__COSMOS__CACHE_DIR": str(home / "cosmos-cache"),
         # The URI scheme Airflow 3 accepts for the assets Cosmos emits (db/schema/table).
         "AIRFLOW__COSMOS__USE_DATASET_AIRFLOW3_URI_STANDARD": "True",
+        # The WATCHER producer would rewrite one growing Variable on every XCom it pushes (a third
+        # of its dbt build's time here); off, the backup is written once, if the build fails.
+        "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY": "False",
         "AIRFLOW__OPENLINEAGE__DISABLED": "True",
         "LENDFLOW_PG_DB": settings.pg_db,
         "LENDFLOW_HOME": str(settings.home),

@@ -55,13 +55,49 @@ def test_lending_elt_renders_every_model_and_its_tests_as_tasks(dagbag: Any, man
             assert f"dbt.{name}_run" in task_ids, name
 
 
-def test_every_unit_test_has_a_task_that_runs_it(dagbag: Any, manifest: dict[str, Any]) -> None:
+@pytest.fixture(scope="module")
+def local_mode_dag(settings: Settings, dbt_manifest: Path) -> Any:
+    """lending_elt rendered in Cosmos's LOCAL mode (one dbt invocation per task)."""
+    from orchestration.config import EXECUTION_MODE_ENV
+    from orchestration.runner import load_dagbag
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv(EXECUTION_MODE_ENV, "local")
+        return load_dagbag(settings).get_dag("lending_elt")
+
+
+def test_every_unit_test_runs_in_local_mode(local_mode_dag: Any, manifest: dict[str, Any]) -> None:
     """Cosmos renders no unit tests: a model's test task selects them, or dbt_unit_tests does."""
-    task_ids = set(dagbag.get_dag("lending_elt").task_ids)
+    task_ids = set(local_mode_dag.task_ids)
+    assert "dbt.dbt_producer_watcher" not in task_ids
     orphans = unit_tests_without_test_task(manifest)
+    assert orphans, "the project has models with unit tests but no data tests; this test expects some"
     for unit in manifest.get("unit_tests", {}).values():
         model = unit["depends_on"]["nodes"][0].split(".")[-1]
         assert f"dbt.{model}.test" in task_ids or (model in orphans and "dbt_unit_tests" in task_ids), model
+
+
+def test_watcher_mode_builds_everything_in_one_producer_then_watches(dagbag: Any) -> None:
+    """The default: one `dbt build` of the whole project (unit tests included), then the watchers.
+
+    dag.test() runs one task at a time, so the producer must be the dbt group's only root and
+    the first watchers must wait for it to end, succeeded or failed (one_done).
+    """
+    dag = dagbag.get_dag("lending_elt")
+    producer = dag.get_task("dbt.dbt_producer_watcher")
+    assert type(producer).__name__ == "DbtProducerWatcherOperator"
+    assert not producer.select and not producer.exclude  # every node: models, seeds, tests, unit tests
+    assert "--resource-type" not in (producer.dbt_cmd_flags or [])
+    assert "dbt_unit_tests" not in dag.task_ids  # the producer's build runs them
+    group = {task_id for task_id in dag.task_ids if task_id.startswith("dbt.")}
+    roots = [task_id for task_id in group if not dag.get_task(task_id).upstream_task_ids & group]
+    assert roots == ["dbt.dbt_producer_watcher"]
+    first_watchers = producer.downstream_task_ids - {"dbt.dbt_producer_watcher_done"}
+    assert "dbt.stg_raw__loans_run" in first_watchers
+    for task_id in first_watchers:
+        assert dag.get_task(task_id).trigger_rule == "one_done", task_id
+    sensors = [dag.get_task(t) for t in group - {"dbt.dbt_producer_watcher", "dbt.dbt_producer_watcher_done"}]
+    assert sensors and all(hasattr(sensor, "poke") for sensor in sensors)
 
 
 def test_every_step_waits_for_prepare_run(dagbag: Any) -> None:
