@@ -68,11 +68,9 @@ MAX_BLOCK_BYTES = 64 << 20
 PARQUET_BATCH_ROWS = 65_536
 
 # Byte classes for a quick scan of a block: a field byte becomes "a", line ends "\n", and
-# commas and quotes stay themselves. Two C-speed passes (translate, find) then answer what a
-# regular expression would answer at a tenth of the speed.
+# commas and quotes stay themselves. C-speed passes (translate, numpy compares) then answer
+# what a regular expression would answer at a tenth of the speed.
 _CLASSES = bytes(b if b in b',"' else (0x0A if b in b"\r\n" else ord("a")) for b in range(256))
-# Quoting Arrow would accept and silently repair (`"ab"c`, `ab"c`): a quote between field bytes.
-_SUSPICIOUS_QUOTE = b'a"a'
 _NOT_QUOTE_OR_NEWLINE = bytes(b for b in range(256) if b not in b'"\n')
 
 
@@ -86,11 +84,22 @@ def scan_block(block: bytes) -> BlockScan:
     """What a block holds, found at C speed (no Python loop over its bytes)."""
     if b'"' not in block:  # common with minimal quoting (pandas' to_csv): nothing to look into
         return BlockScan(b"\x00" in block, newlines_in_values=False)
-    suspicious = b"\x00" in block or _SUSPICIOUS_QUOTE in block.translate(_CLASSES)
+    suspicious = b"\x00" in block or _quote_between_field_bytes(block)
     # A line with an odd number of quotes opens (or closes) a value that spans lines; with
     # every pair of quotes of a line removed, a lone quote is left exactly then.
     quotes = block.translate(None, _NOT_QUOTE_OR_NEWLINE).replace(b'""', b"")
     return BlockScan(suspicious, b'"' in quotes)
+
+
+def _quote_between_field_bytes(block: bytes) -> bool:
+    """Quoting Arrow (and PostgreSQL) would accept and silently repair: `"ab"c`, `ab"c`.
+
+    Three numpy compares over the byte classes: bytes.find(b'a"a') would crawl (2.5x slower),
+    as nearly every byte matches the pattern's last.
+    """
+    classes = np.frombuffer(block.translate(_CLASSES), np.uint8)
+    field, quote = ord("a"), ord('"')
+    return bool(np.any((classes[1:-1] == quote) & (classes[:-2] == field) & (classes[2:] == field)))
 
 
 # The only lineage column each row carries; the others are the file's, set once per transaction
@@ -634,17 +643,21 @@ def _copy_file(
     landed = 0
     rejects = RejectSpool(lineage)
     source = copy_source(path, optimistic=optimistic)
-    with (
-        conn.cursor() as cursor,
-        # A writer thread sends while this one prepares the next block: both cores stay busy.
-        cursor.copy(_copy_statement(source.columns), writer=QueuedLibpqWriter(cursor)) as copy,
-        row_progress(f"landing {path.name}", enabled=progress) as advance,
-    ):
-        for chunk in source.chunks:
-            copy.write(memoryview(chunk.data))
-            landed += chunk.rows
-            rejects.add(chunk.rejects)
-            advance(chunk.rows + len(chunk.rejects))
+    with conn.cursor() as cursor:
+        with (
+            # A writer thread sends while this one prepares the next block: both cores stay busy.
+            cursor.copy(_copy_statement(source.columns), writer=QueuedLibpqWriter(cursor)) as copy,
+            row_progress(f"landing {path.name}", enabled=progress) as advance,
+        ):
+            for chunk in source.chunks:
+                copy.write(memoryview(chunk.data))
+                landed += chunk.rows
+                rejects.add(chunk.rejects)
+                advance(chunk.rows + len(chunk.rejects))
+        stored = cursor.rowcount
+    # The server's count checks ours, on which rows read = landed + rejected rests.
+    if stored != landed:
+        raise LandingError(f"{path}: PostgreSQL stored {stored:,} rows where {landed:,} were sent; nothing was kept")
     return landed, rejects
 
 

@@ -122,6 +122,21 @@ def test_lineage_defaults_hold_only_inside_a_landing(postgres: Settings) -> None
             conn.execute("insert into raw.loans (_row_number) values (8)")
 
 
+def test_the_servers_row_count_checks_ours(
+    postgres: Settings, small_sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Should a block ever send fewer rows than it counts, the landing fails and keeps nothing."""
+    import ingestion.land as land
+
+    path = tmp_path / "short.csv"  # not the sample itself: other tests land that
+    path.write_bytes(b"".join((small_sample / "loans.csv").read_bytes().splitlines(keepends=True)[:1001]))
+    numbered_lines = land.numbered_lines
+    monkeypatch.setattr(land, "numbered_lines", lambda lines, first_row: numbered_lines(lines[:-1], first_row))
+    with pytest.raises(LandingError, match="PostgreSQL stored 999 rows where 1,000 were sent"):
+        land_file(path, postgres, progress=False)
+    assert _count(postgres, "select count(*) from raw.landed_files where source_file = %s", str(path.resolve())) == 0
+
+
 def test_a_wrong_header_is_a_clear_error(postgres: Settings, tmp_path: Path) -> None:
     path = tmp_path / "wrong.csv"
     path.write_text("a,b\n1,2\n")
