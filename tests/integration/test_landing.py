@@ -122,6 +122,20 @@ def test_lineage_defaults_hold_only_inside_a_landing(postgres: Settings) -> None
             conn.execute("insert into raw.loans (_row_number) values (8)")
 
 
+def test_two_concurrent_landings_of_one_file_land_it_once(
+    postgres: Settings, small_sample: Path, tmp_path: Path
+) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    path = tmp_path / "twice.csv"  # not the sample itself: other tests land that
+    path.write_bytes(b"".join((small_sample / "loans.csv").read_bytes().splitlines(keepends=True)[:501]))
+    with ThreadPoolExecutor(2) as pool:
+        reports = list(pool.map(lambda _: land_file(path, postgres, progress=False), range(2)))
+    assert sorted(r.skipped for r in reports) == [False, True]
+    sha = reports[0].file_sha256
+    assert _count(postgres, "select count(*) from raw.loans where _file_sha256 = %s", sha) == 500
+
+
 def test_the_servers_row_count_checks_ours(
     postgres: Settings, small_sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
