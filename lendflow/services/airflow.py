@@ -26,13 +26,12 @@ from pathlib import Path
 
 from lendflow.dbt import dbt_env
 from lendflow.services.base import (
+    Daemon,
     ServiceError,
     ServiceStatus,
     port_is_open,
-    read_pid,
     spawn_detached,
     tail,
-    terminate,
     wait_until,
 )
 from lendflow.settings import LOCAL_HOST, REPO_ROOT, Settings
@@ -123,17 +122,12 @@ UI_USER = "lendflow"
 HEALTH_PATH = "/api/v2/monitor/health"
 
 
-def _pid_file(settings: Settings) -> Path:
-    return settings.run_dir / "airflow-api-server.pid"
+DAEMON = Daemon("airflow-api-server")
 
 
 def _served_db_file(settings: Settings) -> Path:
     """Which metadata DB the running API server shows (it serves one warehouse's DAG runs)."""
     return settings.run_dir / "airflow-api-server.db"
-
-
-def _log_file(settings: Settings) -> Path:
-    return settings.logs_dir / "airflow-api-server.log"
 
 
 def address(settings: Settings) -> str:
@@ -183,7 +177,7 @@ def start(settings: Settings) -> None:
     Already serving another warehouse's DB (another LENDFLOW_PG_DB): restarted on this one.
     """
     db = ensure_db(settings)
-    pid = read_pid(_pid_file(settings))
+    pid = DAEMON.pid(settings)
     if pid is not None:
         served = _served_db_file(settings)
         if served.is_file() and served.read_text().strip() == str(db):
@@ -196,26 +190,23 @@ def start(settings: Settings) -> None:
     airflow = Path(sys.executable).parent / "airflow"
     # One worker: a UI for one person on two cores; more workers only cost memory.
     cmd = [str(airflow), "api-server", "--host", LOCAL_HOST, "--port", str(settings.airflow_port), "--workers", "1"]
-    pid = spawn_detached(cmd, _log_file(settings), _pid_file(settings), env=_ui_env(settings))
+    pid = spawn_detached(cmd, DAEMON.log_file(settings), DAEMON.pid_file(settings), env=_ui_env(settings))
     _served_db_file(settings).write_text(str(db))
     try:
         wait_until(lambda: _healthy(settings), 120, "the Airflow API server to answer", interval=1.0)
     except ServiceError as error:
         stop(settings)
-        raise ServiceError(f"{error}\n{tail(_log_file(settings))}") from error
+        raise ServiceError(f"{error}\n{tail(DAEMON.log_file(settings))}") from error
 
 
 def stop(settings: Settings) -> None:
-    pid = read_pid(_pid_file(settings))
-    if pid is not None:
-        terminate(pid)
-    _pid_file(settings).unlink(missing_ok=True)
+    DAEMON.stop(settings)
     _served_db_file(settings).unlink(missing_ok=True)
 
 
 def status(settings: Settings) -> ServiceStatus:
-    running = read_pid(_pid_file(settings)) is not None
+    running = DAEMON.pid(settings) is not None
     served = _served_db_file(settings)
     shows = served.read_text().strip() if running and served.is_file() else str(metadata_db(settings))
-    detail = f"login {UI_USER}, password in {password_file(settings)}; DB {shows}; log: {_log_file(settings)}"
+    detail = f"login {UI_USER}, password in {password_file(settings)}; DB {shows}; log: {DAEMON.log_file(settings)}"
     return ServiceStatus("airflow", running, address(settings), detail=detail)

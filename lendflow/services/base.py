@@ -10,6 +10,10 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from lendflow.settings import Settings
 
 
 class ServiceError(RuntimeError):
@@ -107,3 +111,27 @@ def tail(path: Path, lines: int = 20) -> str:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
     except FileNotFoundError:
         return "(no log)"
+
+
+@dataclass(frozen=True)
+class Daemon:
+    """A background process we start: its pid file and its log, found by its name."""
+
+    name: str
+
+    def pid_file(self, settings: Settings) -> Path:
+        return settings.run_dir / f"{self.name}.pid"
+
+    def log_file(self, settings: Settings) -> Path:
+        return settings.logs_dir / f"{self.name}.log"
+
+    def pid(self, settings: Settings) -> int | None:
+        """Its pid while it runs, else None."""
+        return read_pid(self.pid_file(settings))
+
+    def stop(self, settings: Settings) -> None:
+        """SIGTERM (then SIGKILL) if it runs; its pid file goes either way."""
+        pid = self.pid(settings)
+        if pid is not None:
+            terminate(pid)
+        self.pid_file(settings).unlink(missing_ok=True)

@@ -10,10 +10,10 @@ import sys
 from pathlib import Path
 
 from lendflow.services.base import (
+    Daemon,
     ServiceError,
     ServiceStatus,
     port_is_open,
-    read_pid,
     spawn_detached,
     tail,
     terminate,
@@ -21,13 +21,7 @@ from lendflow.services.base import (
 )
 from lendflow.settings import LOCAL_HOST, Settings
 
-
-def _pid_file(settings: Settings) -> Path:
-    return settings.run_dir / "dashboard.pid"
-
-
-def _log_file(settings: Settings) -> Path:
-    return settings.logs_dir / "dashboard.log"
+DAEMON = Daemon("dashboard")
 
 
 def address(settings: Settings) -> str:
@@ -36,28 +30,25 @@ def address(settings: Settings) -> str:
 
 def start(settings: Settings) -> None:
     """Serve the dashboard in the background (idempotent); wait until it answers."""
-    if read_pid(_pid_file(settings)) is not None:
+    if DAEMON.pid(settings) is not None:
         return
     if port_is_open(LOCAL_HOST, settings.dashboard_port):
         raise ServiceError(
             f"port {settings.dashboard_port} is taken by another process; stop it or set LENDFLOW_DASHBOARD_PORT"
         )
     lendflow = Path(sys.executable).parent / "lendflow"
-    pid = spawn_detached([str(lendflow), "dashboard"], _log_file(settings), _pid_file(settings))
+    pid = spawn_detached([str(lendflow), "dashboard"], DAEMON.log_file(settings), DAEMON.pid_file(settings))
     try:
         wait_until(lambda: port_is_open(LOCAL_HOST, settings.dashboard_port), 60, "the dashboard to listen")
     except ServiceError as error:
         terminate(pid)
-        raise ServiceError(f"{error}\n{tail(_log_file(settings))}") from error
+        raise ServiceError(f"{error}\n{tail(DAEMON.log_file(settings))}") from error
 
 
 def stop(settings: Settings) -> None:
-    pid = read_pid(_pid_file(settings))
-    if pid is not None:
-        terminate(pid)
-    _pid_file(settings).unlink(missing_ok=True)
+    DAEMON.stop(settings)
 
 
 def status(settings: Settings) -> ServiceStatus:
-    running = read_pid(_pid_file(settings)) is not None
-    return ServiceStatus("dashboard", running, address(settings), detail=f"log: {_log_file(settings)}")
+    running = DAEMON.pid(settings) is not None
+    return ServiceStatus("dashboard", running, address(settings), detail=f"log: {DAEMON.log_file(settings)}")

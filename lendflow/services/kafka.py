@@ -23,11 +23,11 @@ from confluent_kafka import KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from lendflow.services.base import (
+    Daemon,
     ServiceError,
     ServiceStatus,
     pid_alive,
     port_is_open,
-    read_pid,
     spawn_detached,
     tail,
     terminate,
@@ -48,12 +48,7 @@ def _config(settings: Settings) -> Path:
     return settings.kafka_home / "server.properties"
 
 
-def _log(settings: Settings) -> Path:
-    return settings.logs_dir / "kafka.log"
-
-
-def _pid_file(settings: Settings) -> Path:
-    return settings.run_dir / "kafka.pid"
+DAEMON = Daemon("kafka")
 
 
 def _require(tool: str, why: str) -> str:
@@ -181,7 +176,7 @@ def _format_storage(settings: Settings, config: Path) -> None:
 # --- process ---------------------------------------------------------------
 def _our_pid(settings: Settings) -> int | None:
     """The pid of our broker if it is alive; a recycled pid that runs something else does not count."""
-    pid = read_pid(_pid_file(settings))
+    pid = DAEMON.pid(settings)
     if pid is None:
         return None
     try:
@@ -236,13 +231,15 @@ def _start_locked(settings: Settings) -> None:
         ensure_jars(settings)
         config = _write_config(settings)
         _format_storage(settings, config)
-        pid = spawn_detached(_java_cmd(settings, "kafka.Kafka", str(config)), _log(settings), _pid_file(settings))
+        command = _java_cmd(settings, "kafka.Kafka", str(config))
+        pid = spawn_detached(command, DAEMON.log_file(settings), DAEMON.pid_file(settings))
     # Also reached when our broker was found alive: one metadata round trip proves it serves.
     try:
         wait_until(lambda: _ready(settings, pid), START_TIMEOUT, f"Kafka on {settings.kafka_bootstrap}", 0.5)
     except ServiceError as exc:
         stop(settings)  # leave nothing half-started behind
-        raise ServiceError(f"{exc}\n--- {_log(settings)} ---\n{tail(_log(settings), 40)}") from exc
+        log = DAEMON.log_file(settings)
+        raise ServiceError(f"{exc}\n--- {log} ---\n{tail(log, 40)}") from exc
 
 
 def stop(settings: Settings) -> None:
@@ -254,7 +251,7 @@ def stop(settings: Settings) -> None:
         terminate(pid, timeout=30.0)  # a clean shutdown flushes logs, so give it a while
         if pid_alive(pid):
             raise ServiceError(f"Kafka broker (pid {pid}) did not stop")
-    _pid_file(settings).unlink(missing_ok=True)
+    DAEMON.pid_file(settings).unlink(missing_ok=True)
 
 
 def status(settings: Settings) -> ServiceStatus:
