@@ -76,8 +76,8 @@ def _epoch(moment: Any) -> float | None:
     return None if moment is None else float(moment.timestamp())
 
 
-def span(summary: dict[str, Any], prefix: str) -> float:
-    """Seconds from the first start to the last end of the tasks whose id starts with prefix."""
+def span(summary: dict[str, Any], prefix: str | tuple[str, ...]) -> float:
+    """Seconds from the first start to the last end of the tasks whose id starts with prefix (or one of them)."""
     times = [t for task, t in summary["task_times"].items() if task.startswith(prefix) and None not in t]
     if not times:
         return 0.0
