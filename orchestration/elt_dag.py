@@ -92,6 +92,11 @@ def _watch_after_producer(dag: DAG, group_id: str) -> None:
     """
     prefix = f"{group_id}."
     producer = dag.task_dict[prefix + PRODUCER_WATCHER_TASK_ID]
+    # Cosmos's producer skips itself when retried (a second whole build is not what a retry of
+    # one failed model should cost), and a skipped producer would skip its watchers and let the
+    # run end green. No retry: a failed build fails the producer; each failed model's watcher
+    # then retries that model alone (Cosmos's fallback to a LOCAL run).
+    producer.retries = 0
     inside = {task_id for task_id in dag.task_dict if task_id.startswith(prefix)}
     for task_id in sorted(inside - {producer.task_id, prefix + PRODUCER_WATCHER_DONE_TASK_ID}):
         task = dag.task_dict[task_id]

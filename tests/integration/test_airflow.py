@@ -308,3 +308,31 @@ def test_lending_full_refresh_rebuilds_the_warehouse_and_lands_nothing_twice(
     assert [_count(dsn, f"select count(*) from raw.{table}") for table in ("loans", "loan_events")] == raw_before
     assert _count(dsn, "select count(*) from marts.fct_loans") == loans_before
     assert summary["mart_rows"]["marts.fct_loans"] == loans_before
+
+
+@pytest.mark.timeout(1800)
+def test_a_model_the_build_cannot_replace_fails_its_own_task_and_the_run(
+    elt_run: Any, postgres: Settings, small_sample: Path
+) -> None:
+    """WATCHER mode: one dbt build for every model; the model it fails on fails its own task (after
+    its one retry, run by that task alone), its tests do not run, the other models report success,
+    and the run fails. The failure: another session reads the mart, so dbt cannot swap in the new
+    table within the lock timeout the run's connections get (PGOPTIONS)."""
+    _, _, dsn = elt_run
+    db = dsn.rsplit("/", 1)[1]
+    owner_dsn = postgres.pg_dsn.rsplit("/", 1)[0] + f"/{db}"
+    env = {**os.environ, "LENDFLOW_PG_DB": db, "PGOPTIONS": "-c lock_timeout=2s"}
+    with psycopg.connect(owner_dsn) as reader:  # the transaction stays open until the block ends
+        reader.execute("lock table marts.dash_loans_by_grade in access share mode")
+        proc, summary = _airflow_run(env, "--input", str(small_sample / "loans.csv"), "--no-stream")
+
+    states = summary["task_states"]
+    assert proc.returncode != 0
+    assert summary["state"] == "failed"
+    assert states["dbt.dbt_producer_watcher"] == "failed"
+    assert states["dbt.dash_loans_by_grade.run"] == "failed"
+    assert states["dbt.dash_loans_by_grade.test"] == "upstream_failed"
+    assert states["dbt.fct_loans.run"] == "success"
+    assert states["dbt.dash_loans_per_month.run"] == "success"
+    assert states["gate_marts"] != "success"
+    assert "dbt.dash_loans_by_grade.run" in summary["failed_tasks"]

@@ -39,7 +39,8 @@ def test_every_dag_has_tags_and_every_task_retries(dagbag: Any) -> None:
         dag = dagbag.get_dag(dag_id)
         assert dag.tags, f"{dag_id} has no tags"
         no_retry = [task.task_id for task in dag.tasks if not task.retries]
-        assert no_retry == [], f"{dag_id}: tasks without retries: {no_retry}"
+        # Cosmos's WATCHER producer skips itself on a retry; its watchers retry model by model.
+        assert no_retry in ([], ["dbt.dbt_producer_watcher"]), f"{dag_id}: tasks without retries: {no_retry}"
 
 
 def test_lending_elt_renders_every_model_and_its_tests_as_tasks(dagbag: Any, manifest: dict[str, Any]) -> None:
