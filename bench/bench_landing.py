@@ -131,7 +131,9 @@ def main() -> None:
         rate = rows[name] / seconds
         table.add_row(name, f"{seconds:.2f}", f"{rate:,.0f}", f"{lendflow_rate / rate:.2f}x")
     console.print(table)
-    console.print("targets: lendflow >= 0.7x psql \\copy and >= 20x pandas to_sql")
+    # The "~20x to_sql" assumed to_sql at ~11,000 rows/s; with pandas 2, SQLAlchemy 2 and
+    # psycopg 3 it does ~29,500 here, so 0.7x psql is ~8x it on this machine.
+    console.print("target: lendflow >= 0.7x psql \\copy (the issue's ~20x pandas to_sql assumed ~11,000 rows/s)")
 
 
 if __name__ == "__main__":
