@@ -357,6 +357,19 @@ def test_airflow_in_compose_is_laid_out_as_the_local_one(
         assert f"lendflow-state:{in_image.home}" in service["volumes"], name
 
 
+def test_airflow_in_compose_configures_cosmos_as_the_local_one(
+    compose: dict[str, Any], default_settings: config.Settings
+) -> None:
+    from lendflow.services.airflow import airflow_env
+
+    local = {k: v for k, v in airflow_env(default_settings).items() if k.startswith("AIRFLOW__COSMOS__")}
+    local.pop("AIRFLOW__COSMOS__CACHE_DIR")  # a path of the local checkout
+    assert "AIRFLOW__COSMOS__ENABLE_WATCHER_RELIABLE_RETRY" in local
+    for name in AIRFLOW:
+        env = environment(compose["services"][name])
+        assert {k: env.get(k) for k in local} == local, name
+
+
 def test_role_dsns_name_the_roles_the_bootstrap_creates(compose: dict[str, Any]) -> None:
     env = environment(compose["services"]["warehouse-init"])
     for role in ROLES:
