@@ -169,7 +169,10 @@ def produce(
 @app.command()
 def consume(
     topic: Annotated[str | None, typer.Option(help="Kafka topic (default: $LENDFLOW_KAFKA_TOPIC).")] = None,
-    group: Annotated[str, typer.Option(help="Consumer group (offsets are kept per group).")] = "lendflow-landing",
+    group: Annotated[
+        str | None,
+        typer.Option(help="Consumer group; its offsets say what has landed [default: lendflow-landing-<database>]."),
+    ] = None,
     follow: Annotated[bool, typer.Option("--follow", help="Keep consuming after EOF, until SIGTERM/Ctrl-C.")] = False,
     batch_size: Annotated[int, typer.Option(help="Messages per database transaction.")] = 10_000,
     idle_timeout: Annotated[

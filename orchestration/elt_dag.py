@@ -180,9 +180,8 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
                 return None
             if target == "spark":
                 return steps.spark_stage_stream(config.load(), _run_dir(), params["topic"])
-            return steps.consume_stream(
-                config.load(), _run_dir(), params["topic"], f"lendflow-{dag_id}", params["stream_idle_timeout"]
-            )
+            # The warehouse's own consumer group, shared with `lendflow consume` (default_group).
+            return steps.consume_stream(config.load(), _run_dir(), params["topic"], params["stream_idle_timeout"])
 
         @task
         def gate_raw() -> str:

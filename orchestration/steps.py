@@ -90,7 +90,7 @@ def replay_stream(
 IDLE_TIMEOUT_WITHOUT_REPLAY = 15.0
 
 
-def consume_stream(settings: Settings, run_dir: Path, topic: str, group: str, idle_timeout: float) -> dict[str, Any]:
+def consume_stream(settings: Settings, run_dir: Path, topic: str, idle_timeout: float) -> dict[str, Any]:
     """Land the topic into raw.loan_events until every partition has said EOF (or went idle)."""
     from orchestration.artifacts import read_json
     from streaming.consumer import consume
@@ -99,7 +99,7 @@ def consume_stream(settings: Settings, run_dir: Path, topic: str, group: str, id
     replayed = not (produced.is_file() and read_json(produced).get("skipped"))
     if not replayed:
         idle_timeout = min(idle_timeout, IDLE_TIMEOUT_WITHOUT_REPLAY)
-    report = consume(settings, topic, group=group, idle_timeout=idle_timeout, progress=False)
+    report = consume(settings, topic, idle_timeout=idle_timeout, progress=False)
     payload = asdict(report)
     payload["eof_partitions"] = sorted(report.eof_partitions)
     write_json(run_dir / "stream.json", payload)

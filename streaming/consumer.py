@@ -48,7 +48,18 @@ from lendflow.settings import Settings
 log = logging.getLogger(__name__)
 
 EOF_VALUES = frozenset({b"EOF", b'"EOF"'})
-DEFAULT_GROUP = "lendflow-landing"
+GROUP_PREFIX = "lendflow-landing"
+
+
+def default_group(settings: Settings) -> str:
+    """The warehouse's own consumer group: its committed offsets say what this database has landed.
+
+    A group shared by two warehouses (two LENDFLOW_PG_DB on one broker) would hand each message
+    to one of them only, and the other would never land it.
+    """
+    return f"{GROUP_PREFIX}-{settings.pg_db}"
+
+
 DEFAULT_BATCH = 10_000
 
 _COLUMNS = (
@@ -236,7 +247,7 @@ def consume(
     settings: Settings,
     topic: str | None = None,
     *,
-    group: str = DEFAULT_GROUP,
+    group: str | None = None,
     follow: bool = False,
     batch_size: int = DEFAULT_BATCH,
     idle_timeout: float | None = None,
@@ -247,10 +258,12 @@ def consume(
 ) -> ConsumeReport:
     """Land the topic into raw.loan_events until the end of the run (or forever with follow).
 
+    group: the Kafka consumer group (default: the warehouse's own, default_group).
     dsn: the connection to land with (default: the loader role's, which may only insert into raw).
     idle_timeout: also stop after this many seconds without a message (None: wait).
     """
     topic = topic or settings.kafka_topic
+    group = group or default_group(settings)
     dsn = dsn or settings.role_dsn("loader")
     stop = stop or threading.Event()
     report = ConsumeReport(topic)

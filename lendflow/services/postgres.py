@@ -173,11 +173,18 @@ def start(settings: Settings) -> None:
 def recreate_database(settings: Settings) -> None:
     """Drop and create the warehouse database, with the schemas, roles and grants `lendflow up`
     gives it: how benchmarks and tests start from an empty warehouse."""
+    drop_database(settings)
+    admin_dsn = settings.pg_dsn.rsplit("/", 1)[0] + "/postgres"
+    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+        conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.pg_db)))
+    roles.bootstrap(settings)
+
+
+def drop_database(settings: Settings) -> None:
+    """Drop the warehouse database (its sessions closed first), if it exists."""
     admin_dsn = settings.pg_dsn.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(settings.pg_db)))
-        conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.pg_db)))
-    roles.bootstrap(settings)
 
 
 def ensure_database(settings: Settings) -> None:

@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import uuid
+from dataclasses import replace
 from pathlib import Path
 
 import psycopg
@@ -73,6 +74,25 @@ def test_produce_then_consume_lands_every_loan_untouched_and_once(services: Sett
     again = consume(services, topic, group=f"g2-{topic}", progress=False)
     assert (again.messages, again.landed) == (503, 0)
     assert len(_events(services, topic)) == 503
+
+
+def test_two_warehouses_on_one_topic_each_land_every_message(services: Settings, small_sample: Path) -> None:
+    """With their default consumer groups: a group shared by two warehouses would split the messages."""
+    from lendflow.services import postgres
+    from streaming.consumer import default_group
+
+    other = replace(services, pg_db=f"{services.pg_db}_second_warehouse")
+    assert default_group(other) != default_group(services)
+    postgres.recreate_database(other)
+    topic = _topic("two-warehouses")
+    produce(small_sample / "stream.csv", services, topic, progress=False)
+    try:
+        for warehouse in (services, other):
+            report = consume(warehouse, topic, progress=False, idle_timeout=30)
+            assert (report.messages, report.landed) == (503, 503), warehouse.pg_db
+            assert len(_events(warehouse, topic)) == 503
+    finally:
+        postgres.drop_database(other)
 
 
 def test_course_style_producer_with_a_single_eof(services: Settings, small_sample: Path) -> None:
