@@ -9,6 +9,7 @@ LENDFLOW_HOME that every Spark home shares, so they are downloaded once.
 
 from __future__ import annotations
 
+import logging
 import shutil
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
@@ -68,6 +69,9 @@ def session(settings: Settings, packages: Iterable[str] = ALL_PACKAGES, app_name
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    # py4j logs each connection it opens and closes at INFO; the last close runs at interpreter
+    # exit, after logging's streams are closed, and prints a "--- Logging error ---" traceback.
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     return spark
 
 
