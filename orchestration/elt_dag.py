@@ -206,7 +206,8 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
             default_args=DEFAULT_ARGS,
         )
 
-        if cosmos.execution.execution_mode == ExecutionMode.WATCHER:
+        watching = cosmos.execution.execution_mode == ExecutionMode.WATCHER
+        if watching:
             _watch_after_producer(dag, dbt.group_id)
 
         manifest = read_manifest(settings, target)
@@ -215,7 +216,6 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
 
         # Unit tests of models with no data tests: Cosmos gives them no task in LOCAL mode (see
         # config). In WATCHER mode the producer's `dbt build` runs every unit test itself.
-        watching = cosmos.execution.execution_mode == ExecutionMode.WATCHER
         orphans = [] if watching else unit_tests_without_test_task(manifest)
         unit_tests = (
             DbtTestLocalOperator(
