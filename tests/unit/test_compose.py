@@ -370,6 +370,16 @@ def test_airflow_in_compose_configures_cosmos_as_the_local_one(
         assert {k: env.get(k) for k in local} == local, name
 
 
+def test_postgres_in_compose_runs_with_the_local_servers_options(compose: dict[str, Any]) -> None:
+    """The same server settings (JIT off, memory, WAL) on both, so builds behave alike."""
+    from lendflow.services.postgres import SHARED_SERVER_OPTIONS
+
+    command = compose["services"]["postgres"]["command"]
+    assert command[0] == "postgres"
+    options = dict(pair.split("=", 1) for flag, pair in zip(command[1::2], command[2::2], strict=True) if flag == "-c")
+    assert options == SHARED_SERVER_OPTIONS
+
+
 def test_role_dsns_name_the_roles_the_bootstrap_creates(compose: dict[str, Any]) -> None:
     env = environment(compose["services"]["warehouse-init"])
     for role in ROLES:

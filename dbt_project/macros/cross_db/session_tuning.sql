@@ -1,13 +1,16 @@
 {#- Per-model session settings, run as a pre-hook inside the model's transaction.
     PostgreSQL's default work_mem (4MB) makes the window sorts and hash joins over a million
     wide rows spill to disk; a larger one for the duration of a build keeps them in memory.
-    Set it with `--vars '{pg_work_mem: 512MB}'`. Other engines: nothing (an empty hook is skipped). -#}
+    Set it with `--vars '{pg_work_mem: 512MB}'`. JIT is off for the same span: compiling these
+    queries cost seconds each (their estimated costs are far above its thresholds) and saved
+    less. Other engines: nothing (an empty hook is skipped). -#}
 {% macro session_tuning() -%}
     {{ return(adapter.dispatch('session_tuning', 'lendflow')()) }}
 {%- endmacro %}
 
 {% macro default__session_tuning() -%}
-    set local work_mem = '{{ var("pg_work_mem", "256MB") }}'
+    set local work_mem = '{{ var("pg_work_mem", "256MB") }}';
+    set local jit = off
 {%- endmacro %}
 
 {% macro spark__session_tuning() -%}
