@@ -29,7 +29,7 @@ from lendflow import settings as config
 from lendflow.dbt import run_dbt
 from lendflow.generate import write_sample
 from lendflow.services import postgres
-from lendflow.settings import Settings
+from lendflow.settings import DBT_PROJECT_DIR, Settings
 from python_steps import run as python_steps
 
 TOPIC = "loans_bench"
@@ -40,6 +40,16 @@ def timed(label: str, step: Callable[[], object], results: list[tuple[str, float
     step()
     results.append((label, time.perf_counter() - start))
     Console(stderr=True).print(f"{label}: {results[-1][1]:.1f} s")
+
+
+RESULTS = Path(__file__).parent / "results" / "dbt.json"
+
+
+def slowest_nodes(limit: int = 10) -> list[tuple[str, float]]:
+    """The build's slowest nodes, from the run_results.json dbt just wrote."""
+    results = json.loads((DBT_PROJECT_DIR / "target" / "run_results.json").read_text())["results"]
+    timings = sorted(((r["unique_id"], r["execution_time"]) for r in results), key=lambda t: -t[1])
+    return [(node, round(seconds, 2)) for node, seconds in timings[:limit]]
 
 
 def fresh_database(settings: Settings) -> None:
@@ -82,11 +92,13 @@ def main() -> int:
     timed("python steps (titles, lambdas)", lambda: python_steps.run(settings), setup)
     builds: list[tuple[str, float]] = []
     timed("full dbt build (--full-refresh)", lambda: run_dbt(["build", "--full-refresh"], settings), builds)
+    nodes = {"full": slowest_nodes()}
     timed(f"store {args.events:,} stream events", lambda: store_events(settings, sample / "stream.parquet",
                                                                         args.events), setup)  # fmt: skip
     # As the pipeline does before each build: new titles join the title map, nothing is refitted.
     timed("python steps (new titles only)", lambda: python_steps.run(settings, refit=False), setup)
     timed(f"incremental dbt build after {args.events:,} events", lambda: run_dbt(["build"], settings), builds)
+    nodes["incremental"] = slowest_nodes()
 
     table = Table(title=f"dbt on PostgreSQL, {args.rows:,} loans (baseline: the full build)")
     for column in ("run", "seconds", "ratio to full build"):
@@ -97,6 +109,13 @@ def main() -> int:
     for label, seconds in setup:
         table.add_row(f"[dim]{label}[/dim]", f"{seconds:.1f}", "")
     Console().print(table)
+    for build, timings in nodes.items():
+        slowest = ", ".join(f"{node.split('.')[-1]} {seconds:.1f} s" for node, seconds in timings)
+        Console().print(f"slowest nodes, {build} build: {slowest}")
+    RESULTS.write_text(json.dumps({
+        "rows": args.rows, "events": args.events, "load_average": os.getloadavg(),
+        "builds": dict(builds), "setup": dict(setup), "slowest_nodes": nodes,
+    }, indent=2) + "\n")  # fmt: skip
     return 0
 
 
