@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -336,6 +337,30 @@ def test_the_reversibility_test_catches_a_missing_lookup_row(warehouse: Warehous
     run_dbt(check, warehouse.settings)
 
 
+def test_fct_loans_tests_check_the_latest_builds_rows_or_all_rows_when_asked(warehouse: Warehouse) -> None:
+    """A bad value in a row an earlier build wrote is not tested again by default (that row
+    passed when it was written); `test_all_rows` tests it, and fails."""
+    check = ["test", "--select", "fct_loans,test_type:data", "--quiet"]
+    with psycopg.connect(warehouse.settings.pg_dsn, autocommit=True) as conn:
+        (loan_id,) = conn.execute("select min(loan_id) from marts.fct_loans").fetchone() or (None,)
+        conn.execute(
+            "update marts.fct_loans set home_ownership_rent = 7, dbt_updated_at = dbt_updated_at - interval '1 day'"
+            " where loan_id = %s returning home_ownership_rent",
+            (loan_id,),
+        )
+        try:
+            run_dbt(check, warehouse.settings)
+            with pytest.raises(DbtError):
+                run_dbt([*check, "--vars", "{test_all_rows: true}"], warehouse.settings)
+        finally:
+            conn.execute(
+                "update marts.fct_loans set home_ownership_rent = case when home_ownership = 'RENT' then 1 else 0 end,"
+                " dbt_updated_at = dbt_updated_at + interval '1 day' where loan_id = %s",
+                (loan_id,),
+            )
+    run_dbt([*check, "--vars", "{test_all_rows: true}"], warehouse.settings)
+
+
 def test_export_writes_csv_and_parquet_with_types(warehouse: Warehouse, tmp_path: Path) -> None:
     from lendflow.export import export
 
@@ -352,30 +377,44 @@ def test_new_events_merge_incrementally(warehouse: Warehouse) -> None:
     """Runs last (it changes the warehouse): new events are parsed alone and merged on loan_id,
     and the lag features of the loans after a new one are rewritten."""
     before = warehouse.query("select count(*) from staging.stg_raw__loan_events")[0][0]
-    updated_id = warehouse.updated_ids[0]
+    updated_id, moved_id = warehouse.updated_ids[:2]
     update = {**warehouse.stream_records[-5], "Loan Amount": 999.0}
+    # a loan that moves: the loans after the place it leaves get a new previous loan too
+    moved = {**warehouse.stream_records[-4], "Issue Date": "1 January 2007", "Grade": 1}
+    assert int(moved["Loan Id"]) == moved_id  # type: ignore[call-overload]
     unused = pq.read_table(warehouse.sample / "stream.parquet").slice(300, 20).to_pylist()
     offset = len(warehouse.stream_records) + len(warehouse.bad_events)
-    _insert_events(warehouse.settings, [json.dumps(r) for r in [update, *unused]], offset)
+    _insert_events(warehouse.settings, [json.dumps(r) for r in [update, moved, *unused]], offset)
     # As the pipeline does before every build: new titles join the title map (nothing refitted),
     # so the reversibility test sees every new loan's title in lookup_values.
     python_steps.run(only_as(warehouse.settings, "transformer"), refit=False)
     run_dbt(["build", "--select", "stg_raw__loan_events+", "--exclude", "path:models/marts/dashboard"],
             warehouse.settings)  # fmt: skip
     after = warehouse.query("select count(*) from staging.stg_raw__loan_events")[0][0]
-    assert after == before + 1 + len(unused)
+    assert after == before + 2 + len(unused)
     assert warehouse.query("select loan_amount from marts.fct_loans where loan_id = %s", (updated_id,)) == [(999.0,)]
+    assert warehouse.query("select issue_date, letter_grade from marts.fct_loans where loan_id = %s", (moved_id,)) == [
+        (date(2007, 1, 1), "A")
+    ]
     new_ids = [int(r["Loan Id"]) for r in unused]  # type: ignore[call-overload]
     assert warehouse.query("select count(*) from marts.fct_loans where loan_id = any(%s)", (new_ids,)) == [(20,)]
     # the stored lags equal a window over the whole merged table, for every loan
     stale = warehouse.query("""
         select count(*) from (
             select
-                prev_issue_date_in_grade, prev_loan_amount_in_state_grade,
-                lag(issue_date) over (partition by letter_grade order by issue_date, loan_id) as grade_date,
-                lag(loan_amount) over (partition by addr_state, letter_grade order by issue_date, loan_id) as amount
+                prev_issue_date_in_grade, prev_loan_amount_in_grade,
+                prev_issue_date_in_state_grade, prev_loan_amount_in_state_grade,
+                lag(issue_date) over grade_order as grade_date,
+                lag(loan_amount) over grade_order as grade_amount,
+                lag(issue_date) over state_grade_order as state_grade_date,
+                lag(loan_amount) over state_grade_order as state_grade_amount
             from marts.fct_loans
+            window
+                grade_order as (partition by letter_grade order by issue_date, loan_id),
+                state_grade_order as (partition by addr_state, letter_grade order by issue_date, loan_id)
         ) as recomputed
         where prev_issue_date_in_grade is distinct from grade_date
-            or prev_loan_amount_in_state_grade is distinct from amount""")
+            or prev_loan_amount_in_grade is distinct from grade_amount
+            or prev_issue_date_in_state_grade is distinct from state_grade_date
+            or prev_loan_amount_in_state_grade is distinct from state_grade_amount""")
     assert stale == [(0,)]

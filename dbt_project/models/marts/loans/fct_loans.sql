@@ -7,6 +7,7 @@
         unique_key='loan_id',
         incremental_strategy='merge',
         on_schema_change='append_new_columns',
+        indexes=[{'columns': ['loan_id'], 'unique': True}, {'columns': ['dbt_updated_at']}],
     )
 }}
 with
