@@ -12,3 +12,18 @@
 
 {% macro spark__materialized_cte() -%}
 {%- endmacro %}
+
+{#- The opposite: a CTE referenced twice that PostgreSQL must not compute once and store
+    (it would, by default), because each reference needs other columns of it: the wide rows
+    stored would cost more than computing the narrow reference again.
+    Usage: `int_loans_encoded as {{ inlined_cte() }} (select ...)`. -#}
+{% macro inlined_cte() -%}
+    {{ return(adapter.dispatch('inlined_cte', 'lendflow')()) }}
+{%- endmacro %}
+
+{% macro default__inlined_cte() -%}
+    not materialized
+{%- endmacro %}
+
+{% macro spark__inlined_cte() -%}
+{%- endmacro %}

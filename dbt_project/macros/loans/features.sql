@@ -48,3 +48,19 @@
         grade_order as (partition by letter_grade order by issue_date, loan_id),
         state_grade_order as (partition by addr_state, letter_grade order by issue_date, loan_id)
 {%- endmacro %}
+
+{#- Whether int_loans_lagged's incremental run finds each touched loan's neighbours by index
+    lookups (PostgreSQL: lateral joins, row comparisons and the model's indexes) or by a
+    window over the keys of every loan (Spark, which has neither indexes nor LIMIT inside a
+    correlated subquery). Both give the lags a window over the whole table gives. -#}
+{% macro lag_by_index_lookups() -%}
+    {{ return(adapter.dispatch('lag_by_index_lookups', 'lendflow')()) }}
+{%- endmacro %}
+
+{% macro default__lag_by_index_lookups() -%}
+    {{ return(true) }}
+{%- endmacro %}
+
+{% macro spark__lag_by_index_lookups() -%}
+    {{ return(false) }}
+{%- endmacro %}

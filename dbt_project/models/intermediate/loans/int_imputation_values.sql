@@ -6,9 +6,17 @@
 
 with
 
-int_loans_banded as (
+-- the four columns fitting needs, computed once for the aggregates below (each would
+-- otherwise run the whole banded view again over every loan)
+int_loans_banded as {{ materialized_cte() }} (
 
-    select * from {{ ref('int_loans_banded') }}
+    select
+        letter_grade,
+        income_band,
+        int_rate,
+        emp_length
+
+    from {{ ref('int_loans_banded') }}
 
 ),
 

@@ -9,6 +9,7 @@
         unique_key='record_ref',
         incremental_strategy='merge',
         on_schema_change='fail',
+        indexes=[{'columns': ['record_ref'], 'unique': True}, {'columns': ['dbt_ranked_at']}],
     )
 }}
 with

@@ -7,6 +7,11 @@
         unique_key='record_ref',
         incremental_strategy='merge',
         on_schema_change='fail',
+        indexes=[
+            {'columns': ['record_ref'], 'unique': True},
+            {'columns': ['loan_id']},
+            {'columns': ['dbt_loaded_at']},
+        ],
     )
 }}
 with
@@ -86,11 +91,25 @@ stream_records as (
 
 ),
 
+stream_records_new as (
+
+    select * from stream_records
+    {% if is_incremental() %}
+    -- ...and only the messages not here yet go on: a record merged again would be stamped
+    -- again, and every model after this one would redo that batch's loans in each run
+    where not exists (
+        select 1 from {{ this }} as existing
+        where existing.record_ref = stream_records.record_ref
+    )
+    {% endif %}
+
+),
+
 unioned as (
 
     select * from batch_records
     union all
-    select * from stream_records
+    select * from stream_records_new
 
 ),
 

@@ -6,6 +6,7 @@
         unique_key='loan_id',
         incremental_strategy='merge',
         on_schema_change='fail',
+        indexes=[{'columns': ['loan_id'], 'unique': True}, {'columns': ['dbt_ranked_at']}],
     )
 }}
 with
