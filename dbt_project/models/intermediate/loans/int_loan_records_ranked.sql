@@ -14,7 +14,9 @@
 }}
 with
 
-int_loan_records_validated as (
+-- read twice by an incremental run, each time through an index (stored once, it would be
+-- every record, read whole)
+int_loan_records_validated as {{ inlined_cte() }} (
 
     select * from {{ ref('int_loan_records_validated') }}
 
