@@ -21,6 +21,7 @@ import psycopg
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
+from psycopg import sql
 
 from ingestion.land import land_file
 from ingestion.raw_tables import ensure_raw_tables, ensure_raw_tables_exist
@@ -337,27 +338,27 @@ def test_the_reversibility_test_catches_a_missing_lookup_row(warehouse: Warehous
     run_dbt(check, warehouse.settings)
 
 
-def test_fct_loans_tests_check_the_latest_builds_rows_or_all_rows_when_asked(warehouse: Warehouse) -> None:
-    """A bad value in a row an earlier build wrote is not tested again by default (that row
-    passed when it was written); `test_all_rows` tests it, and fails."""
+@pytest.mark.parametrize(("column", "bad_value"), [("home_ownership_rent", 7), ("emp_title", None)])
+def test_fct_loans_tests_check_the_latest_builds_rows_or_all_rows_when_asked(
+    warehouse: Warehouse, column: str, bad_value: object
+) -> None:
+    """A bad value (not accepted, or null) in a row an earlier build wrote is not tested again
+    by default (that row passed when it was written); `test_all_rows` tests it, and fails."""
     check = ["test", "--select", "fct_loans,test_type:data", "--quiet"]
     with psycopg.connect(warehouse.settings.pg_dsn, autocommit=True) as conn:
-        (loan_id,) = conn.execute("select min(loan_id) from marts.fct_loans").fetchone() or (None,)
-        conn.execute(
-            "update marts.fct_loans set home_ownership_rent = 7, dbt_updated_at = dbt_updated_at - interval '1 day'"
-            " where loan_id = %s returning home_ownership_rent",
-            (loan_id,),
-        )
+        loan_id, original = conn.execute(
+            sql.SQL("select loan_id, {} from marts.fct_loans order by loan_id limit 1").format(sql.Identifier(column))
+        ).fetchone() or (None, None)
+        assert original is not None
+        set_column = sql.SQL("update marts.fct_loans set {} = %s, dbt_updated_at = dbt_updated_at + %s::interval"
+                             " where loan_id = %s").format(sql.Identifier(column))  # fmt: skip
+        conn.execute(set_column, (bad_value, "-1 day", loan_id))
         try:
             run_dbt(check, warehouse.settings)
             with pytest.raises(DbtError):
                 run_dbt([*check, "--vars", "{test_all_rows: true}"], warehouse.settings)
         finally:
-            conn.execute(
-                "update marts.fct_loans set home_ownership_rent = case when home_ownership = 'RENT' then 1 else 0 end,"
-                " dbt_updated_at = dbt_updated_at + interval '1 day' where loan_id = %s",
-                (loan_id,),
-            )
+            conn.execute(set_column, (original, "1 day", loan_id))
     run_dbt([*check, "--vars", "{test_all_rows: true}"], warehouse.settings)
 
 
