@@ -32,21 +32,42 @@
     }) }}
 {%- endmacro %}
 
-{#- The lag features: the previous loan's issue date and amount within the letter grade and
-    within state + letter grade. One definition for the full build and the incremental one
-    (int_loans_lagged); use with lag_feature_windows() in the same select. -#}
-{% macro lag_feature_columns() -%}
-    lag(issue_date) over grade_order as prev_issue_date_in_grade,
-    lag(loan_amount) over grade_order as prev_loan_amount_in_grade,
-    lag(issue_date) over state_grade_order as prev_issue_date_in_state_grade,
-    lag(loan_amount) over state_grade_order as prev_loan_amount_in_state_grade
+{#- The lag features: the previous loan's issue date and amount within each group below
+    (the letter grade; the state + letter grade). "Previous" follows issue date, then loan_id:
+    many loans share a date. One definition for the full build and both incremental ways of
+    int_loans_lagged: name -> the group's partition columns. -#}
+{% macro lag_orderings() -%}
+    {{ return({'grade': ['letter_grade'], 'state_grade': ['addr_state', 'letter_grade']}) }}
 {%- endmacro %}
 
-{#- "Previous" follows issue date, then loan_id: many loans share a date. -#}
+{#- The lag feature columns of one group (see lag_orderings), window named `window`. -#}
+{% macro lag_columns_of(name, window) -%}
+    lag(issue_date) over {{ window }} as prev_issue_date_in_{{ name }},
+    lag(loan_amount) over {{ window }} as prev_loan_amount_in_{{ name }}
+{%- endmacro %}
+
+{#- Every lag feature's name, in the order lag_feature_columns() gives them. -#}
+{% macro lag_column_names() -%}
+    {%- set names = [] -%}
+    {%- for name in lag_orderings() -%}
+        {%- do names.extend(['prev_issue_date_in_' ~ name, 'prev_loan_amount_in_' ~ name]) -%}
+    {%- endfor -%}
+    {{ return(names) }}
+{%- endmacro %}
+
+{#- Every lag feature column; use with lag_feature_windows() in the same select. -#}
+{% macro lag_feature_columns() -%}
+    {%- for name in lag_orderings() %}
+    {{ lag_columns_of(name, name ~ '_order') }}{{ ',' if not loop.last }}
+    {%- endfor %}
+{%- endmacro %}
+
 {% macro lag_feature_windows() -%}
     window
-        grade_order as (partition by letter_grade order by issue_date, loan_id),
-        state_grade_order as (partition by addr_state, letter_grade order by issue_date, loan_id)
+    {%- for name, partition in lag_orderings().items() %}
+        {{ name }}_order as (partition by {{ partition | join(', ') }} order by issue_date, loan_id)
+        {{- ',' if not loop.last }}
+    {%- endfor %}
 {%- endmacro %}
 
 {#- Whether int_loans_lagged's incremental run finds each touched loan's neighbours by index

@@ -1,0 +1,20 @@
+{#- A table's row count from the database's statistics where it keeps them (PostgreSQL's
+    reltuples, which ANALYZE sets, and every build analyses its tables: analyze_relation),
+    else counted. For thresholds, never for answers. -#}
+{% macro estimated_row_count(relation) -%}
+    {{ return(adapter.dispatch('estimated_row_count', 'lendflow')(relation)) }}
+{%- endmacro %}
+
+{% macro default__estimated_row_count(relation) -%}
+    {%- set estimate = run_query("select cast(reltuples as bigint) from pg_class where oid = cast('"
+                                 ~ relation.include(database=false) ~ "' as regclass)").columns[0].values()[0] -%}
+    {#- -1: never analysed -#}
+    {%- if estimate is none or estimate < 0 -%}
+        {%- set estimate = run_query("select count(*) from " ~ relation).columns[0].values()[0] -%}
+    {%- endif -%}
+    {{ return(estimate) }}
+{%- endmacro %}
+
+{% macro spark__estimated_row_count(relation) -%}
+    {{ return(run_query("select count(*) from " ~ relation).columns[0].values()[0]) }}
+{%- endmacro %}
