@@ -44,12 +44,15 @@ class StepsReport:
     titles: int
     canonical_titles: int
     parameters: list[FittedParameter]
+    refit: bool = True
 
     def summary(self) -> str:
         fitted = ", ".join(
             f"{p.column_name} {p.method} {p.parameter_name}={p.parameter_value:.4f}" for p in self.parameters
         )
-        return f"{self.titles:,} titles -> {self.canonical_titles:,} canonical; {fitted}"
+        if self.refit:
+            return f"{self.titles:,} titles -> {self.canonical_titles:,} canonical; {fitted}"
+        return f"{self.titles:,} new titles -> {self.canonical_titles:,} canonical; {fitted or 'stored lambdas kept'}"
 
 
 def _as_float(text: object) -> float | None:
@@ -73,12 +76,21 @@ def _stream_values(conn: psycopg.Connection) -> Iterator[dict[str, object]]:
                 yield parsed
 
 
-def read_inputs(conn: psycopg.Connection) -> tuple[Counter[str], dict[str, list[float | None]]]:
-    """Title counts and balance values of every landed record, files and stream."""
+def read_title_counts(conn: psycopg.Connection) -> Counter[str]:
+    """Loans per raw title over every landed record, files and stream."""
     titles: Counter[str] = Counter()
     for title, count in conn.execute('select "Emp Title", count(*) from raw.loans group by 1'):
         if title is not None:
             titles[title] += count
+    for record in _stream_values(conn):
+        title = record.get(RAW_NAMES["emp_title"])
+        if isinstance(title, str):
+            titles[title] += 1
+    return titles
+
+
+def read_balances(conn: psycopg.Connection) -> dict[str, list[float | None]]:
+    """The balance values of every landed record, files and stream."""
     balances: dict[str, list[float | None]] = {column: [] for column in TRANSFORMED_COLUMNS}
     with conn.cursor(name="balances") as cursor:
         cursor.execute('select "Avg Cur Bal", "Tot Cur Bal" from raw.loans')
@@ -86,12 +98,19 @@ def read_inputs(conn: psycopg.Connection) -> tuple[Counter[str], dict[str, list[
             balances["avg_cur_bal"].append(_as_float(avg))
             balances["tot_cur_bal"].append(_as_float(total))
     for record in _stream_values(conn):
-        title = record.get(RAW_NAMES["emp_title"])
-        if isinstance(title, str):
-            titles[title] += 1
         for column in TRANSFORMED_COLUMNS:
             balances[column].append(_as_float(record.get(RAW_NAMES[column])))
-    return titles, balances
+    return balances
+
+
+def mapped_titles(conn: psycopg.Connection) -> set[str]:
+    """The titles the stored map already has (their trimmed form)."""
+    return {title for (title,) in conn.execute(f"select raw_title from {SCHEMA}.emp_title_map")}
+
+
+def fitted_columns(conn: psycopg.Connection) -> set[str]:
+    """The columns with a stored fitted transform."""
+    return {column for (column,) in conn.execute(f"select distinct column_name from {SCHEMA}.fitted_transforms")}
 
 
 def write_outputs(
@@ -129,15 +148,27 @@ def ensure_tables(conn: psycopg.Connection) -> None:
 
 
 def run(settings: Settings, *, refit: bool = True) -> StepsReport:
-    """Fit both steps on everything landed so far and store their tables (see write_outputs for refit)."""
+    """Fit both steps on everything landed so far and store their tables (see write_outputs for refit).
+
+    Without ``refit`` only what would be stored is computed: the new titles (mapped as they
+    would be among all titles) and a lambda only for a column that has none yet. Recomputing
+    the whole map and both lambdas, to keep none of it, took ~20 s at a million loans.
+    """
     # A transform step: it runs as dbt does, as the transformer (reads raw, owns python_steps).
     ensure_raw_tables_exist(settings, settings.role_dsn("transformer"))
     with connect(settings, role="transformer") as conn:
         ensure_tables(conn)
-        titles, balances = read_inputs(conn)
-        mappings = canonical_titles(titles)
-        parameters = [fit_yeo_johnson(column, values) for column, values in balances.items() if len(values) >= 3]
+        mappings = canonical_titles(read_title_counts(conn), skip=set() if refit else mapped_titles(conn))
+        fitted = set() if refit else fitted_columns(conn)
+        parameters = []
+        if not set(TRANSFORMED_COLUMNS) <= fitted:
+            balances = read_balances(conn)
+            parameters = [
+                fit_yeo_johnson(column, values)
+                for column, values in balances.items()
+                if column not in fitted and len(values) >= 3
+            ]
         write_outputs(conn, mappings, parameters, refit=refit)
-    report = StepsReport(len(mappings), len({m.canonical_title for m in mappings}), parameters)
+    report = StepsReport(len(mappings), len({m.canonical_title for m in mappings}), parameters, refit)
     log.info("python steps: %s", report.summary())
     return report

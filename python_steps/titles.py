@@ -14,7 +14,7 @@ from __future__ import annotations
 import re
 import string
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass
 
 from rapidfuzz import fuzz, process
@@ -72,9 +72,16 @@ def _levels(key: str) -> frozenset[str]:
     return frozenset(token for token in key.split() if token in LEVEL_TOKENS)
 
 
-def merge_rare_keys(key_counts: Mapping[str, int], min_count: int = 3, min_score: float = 92.0) -> dict[str, str]:
-    """Map every key to its cluster key: frequent keys to themselves, rare ones to the most
-    similar frequent key when close enough (else to themselves).
+def merge_rare_keys(
+    key_counts: Mapping[str, int],
+    min_count: int = 3,
+    min_score: float = 92.0,
+    only: Collection[str] | None = None,
+) -> dict[str, str]:
+    """Map every key (or the keys in ``only``) to its cluster key: frequent keys to
+    themselves, rare ones to the most similar frequent key when close enough (else to
+    themselves). A key's cluster depends on the frequent keys alone, so mapping a few keys
+    gives what mapping them all would.
 
     Candidates share the first or the last word with the rare key (a typo rarely hits both),
     which keeps a million-row sample to seconds instead of comparing every pair.
@@ -88,9 +95,10 @@ def merge_rare_keys(key_counts: Mapping[str, int], min_count: int = 3, min_score
         words, levels = key.split(), _levels(key)
         by_word[(0, words[0], levels)].append(key)
         by_word[(1, words[-1], levels)].append(key)
-    mapping = {key: key for key in key_counts}
-    for key, count in key_counts.items():
-        if count >= min_count or not key:
+    wanted = key_counts.keys() if only is None else [key for key in key_counts if key in only]
+    mapping = {key: key for key in wanted}
+    for key in wanted:
+        if key_counts[key] >= min_count or not key:
             continue
         words, levels = key.split(), _levels(key)
         found = [
@@ -104,12 +112,17 @@ def merge_rare_keys(key_counts: Mapping[str, int], min_count: int = 3, min_score
 
 
 def canonical_titles(
-    title_counts: Mapping[str, int], min_count: int = 3, min_score: float = 92.0
+    title_counts: Mapping[str, int],
+    min_count: int = 3,
+    min_score: float = 92.0,
+    skip: Collection[str] = frozenset(),
 ) -> list[TitleMapping]:
     """The title map: each distinct trimmed raw title -> its canonical title.
 
     ``title_counts`` counts loans per raw title (as it arrived); blank titles are left out
-    (missing titles are imputed by the SQL policy, not here).
+    (missing titles are imputed by the SQL policy, not here). Titles in ``skip`` (trimmed:
+    those already mapped) are left out too; the others map as they would among all titles,
+    since every title still counts towards which keys are frequent.
     """
     trimmed: Counter[str] = Counter()
     for raw, count in title_counts.items():
@@ -120,9 +133,12 @@ def canonical_titles(
     key_counts: Counter[str] = Counter()
     for title, key in key_of.items():
         key_counts[key] += trimmed[title]
-    cluster_of = merge_rare_keys(key_counts, min_count=min_count, min_score=min_score)
+    wanted = sorted(title for title in trimmed if title not in skip)
+    cluster_of = merge_rare_keys(
+        key_counts, min_count=min_count, min_score=min_score, only={key_of[title] for title in wanted}
+    )
     mappings = []
-    for title in sorted(trimmed):
+    for title in wanted:
         cluster = cluster_of[key_of[title]]
         canonical = display_title(cluster) if cluster else title
         mappings.append(TitleMapping(title, canonical, cluster))

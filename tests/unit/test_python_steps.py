@@ -63,6 +63,23 @@ def test_merge_is_deterministic_on_ties() -> None:
     assert merge_rare_keys(counts) == merge_rare_keys(dict(reversed(list(counts.items()))))
 
 
+def test_titles_already_mapped_are_skipped_and_the_rest_map_as_among_all() -> None:
+    """The incremental run (refit=False) maps only new titles; a new typo still joins the
+    frequent title it misspells, though that title was mapped before and is skipped now."""
+    counts = {"Property Manager": 50, "property manger": 1, "Teacher": 10, "RN": 4, "Welder": 1}
+    everything = canonical_titles(counts)
+    skipped = {"Property Manager", "Teacher"}
+    new_only = canonical_titles(counts, skip=skipped)
+    assert new_only == [m for m in everything if m.raw_title not in skipped]
+    assert {m.raw_title: m.canonical_title for m in new_only}["property manger"] == "Property Manager"
+
+
+def test_merging_some_keys_gives_what_merging_all_gives_them() -> None:
+    counts = {"property manager": 50, "property manger": 1, "teacher": 10, "teachr": 1, "welder": 1}
+    wanted = {"property manger", "welder"}
+    assert merge_rare_keys(counts, only=wanted) == {k: v for k, v in merge_rare_keys(counts).items() if k in wanted}
+
+
 def test_yeo_johnson_lambda_matches_scipy_and_reduces_skew() -> None:
     rng = np.random.default_rng(3)
     values = rng.lognormal(9, 1.2, 5_000)
