@@ -65,9 +65,13 @@
 {% macro lag_feature_windows() -%}
     window
     {%- for name, partition in lag_orderings().items() %}
-        {{ name }}_order as (partition by {{ partition | join(', ') }} order by issue_date, loan_id)
-        {{- ',' if not loop.last }}
+        {{ name }}_order as {{ lag_window(partition) }}{{ ',' if not loop.last }}
     {%- endfor %}
+{%- endmacro %}
+
+{#- The window of one group: its partition columns, "previous" by issue date, then loan_id. -#}
+{% macro lag_window(partition) -%}
+    (partition by {{ partition | join(', ') }} order by issue_date, loan_id)
 {%- endmacro %}
 
 {#- Whether int_loans_lagged's incremental run finds each touched loan's neighbours by index

@@ -147,7 +147,7 @@ left_places as (
         {{ lag_columns_of(name, 'ordered') }}
 
     from {{ name }}_context
-    window ordered as (partition by {{ partition | join(', ') }} order by issue_date, loan_id)
+    window ordered as {{ lag_window(partition) }}
 
 ),
 {%- endfor %}
