@@ -20,24 +20,25 @@
     plan with its real size. Without them PostgreSQL guesses (a never-analysed seed of seven
     rows counts as ~1,000) and a join or NOT IN it thinks large can get a plan that takes hours.
     Views have nothing to analyse; other engines: nothing. An incremental run analyses the
-    columns that matter to the reads after it (analyzed_columns). -#}
-{% macro analyze_relation() -%}
-    {{ return(adapter.dispatch('analyze_relation', 'lendflow')()) }}
+    columns that matter to the reads after it (analyzed_columns); so does every build with
+    `key_columns_only`, for tables that are only ever read whole or by those columns. -#}
+{% macro analyze_relation(key_columns_only=false) -%}
+    {{ return(adapter.dispatch('analyze_relation', 'lendflow')(key_columns_only)) }}
 {%- endmacro %}
 
-{% macro default__analyze_relation() -%}
+{% macro default__analyze_relation(key_columns_only) -%}
     {%- if config.get('materialized') in ('view', 'ephemeral') -%}
-    {%- elif is_incremental() and analyzed_columns() -%}
+    {%- elif (key_columns_only or is_incremental()) and analyzed_columns() -%}
         analyze {{ this }} ({{ analyzed_columns() | join(', ') }})
     {%- else -%}
         analyze {{ this }}
     {%- endif -%}
 {%- endmacro %}
 
-{#- What an incremental run analyses again: the columns of its unique key and indexes (the
-    run stamps the next reads filter on, the keys they join on), and the row count, which
-    ANALYZE updates whatever the columns. The other columns' statistics are from the full
-    build and change little with a run's share of new rows (autovacuum refreshes them once a
+{#- The columns a key-columns ANALYZE covers: those of the unique key and the indexes (the
+    run stamps the next reads filter on, the keys they join on); ANALYZE updates the row count
+    whatever the columns. After an incremental run the other columns' statistics are the full
+    build's and change little with a run's share of new rows (autovacuum refreshes them once a
     tenth of the table has changed); sampling every column of a wide table took 1-2.5 s per
     model at a million loans. -#}
 {% macro analyzed_columns() -%}
@@ -49,5 +50,5 @@
     {{ return(columns | unique | list) }}
 {%- endmacro %}
 
-{% macro spark__analyze_relation() -%}
+{% macro spark__analyze_relation(key_columns_only) -%}
 {%- endmacro %}
