@@ -29,7 +29,9 @@ def clean_values(values: Sequence[float | None] | np.ndarray) -> np.ndarray:
 
 def fit_yeo_johnson(column_name: str, values: Sequence[float | None] | np.ndarray) -> FittedParameter:
     """The maximum-likelihood Yeo-Johnson lambda of the values (scipy.stats.yeojohnson_normmax)."""
-    array = clean_values(values)
+    # sorted: the fit sums in the order it is given, and the same values read in another order
+    # (the stream's partitions interleave differently on each landing) gave transformed values ~1e-7 apart
+    array = np.sort(clean_values(values))
     if array.size < 3 or np.ptp(array) == 0:
         raise ValueError(f"{column_name}: need at least 3 distinct finite values to fit, got {array.size}")
     lmbda = float(stats.yeojohnson_normmax(array))
