@@ -175,8 +175,12 @@ def test_year_filter_redraws_the_monthly_chart(browser_page: BrowserPage, dashbo
 
 
 def _marts_fingerprint(settings: Settings) -> list[tuple[object, ...]]:
-    """Every table in marts with its row count: what an injection would change."""
-    tables = owner_query(settings, "select tablename from pg_tables where schemaname = 'marts' order by 1")
+    """Every table and view in marts with its row count: what an injection would change."""
+    tables = owner_query(
+        settings,
+        "select c.relname from pg_class c join pg_namespace n on n.oid = c.relnamespace"
+        " where n.nspname = 'marts' and c.relkind in ('r', 'v') order by 1",
+    )
     return [(name, owner_query(settings, f'select count(*) from marts."{name}"')[0][0]) for (name,) in tables]
 
 

@@ -343,15 +343,18 @@ def test_fct_loans_tests_check_the_latest_builds_rows_or_all_rows_when_asked(
     warehouse: Warehouse, column: str, bad_value: object
 ) -> None:
     """A bad value (not accepted, or null) in a row an earlier build wrote is not tested again
-    by default (that row passed when it was written); `test_all_rows` tests it, and fails."""
+    by default (that row passed when it was written); `test_all_rows` tests it, and fails.
+    fct_loans is a view: the row is planted in int_loans_lagged, which stores its columns."""
     check = ["test", "--select", "fct_loans,test_type:data", "--quiet"]
     with psycopg.connect(warehouse.settings.pg_dsn, autocommit=True) as conn:
         loan_id, original = conn.execute(
             sql.SQL("select loan_id, {} from marts.fct_loans order by loan_id limit 1").format(sql.Identifier(column))
         ).fetchone() or (None, None)
         assert original is not None
-        set_column = sql.SQL("update marts.fct_loans set {} = %s, dbt_updated_at = dbt_updated_at + %s::interval"
-                             " where loan_id = %s").format(sql.Identifier(column))  # fmt: skip
+        set_column = sql.SQL(
+            "update intermediate.int_loans_lagged set {} = %s, dbt_updated_at = dbt_updated_at + %s::interval"
+            " where loan_id = %s"
+        ).format(sql.Identifier(column))
         conn.execute(set_column, (bad_value, "-1 day", loan_id))
         try:
             run_dbt(check, warehouse.settings)
