@@ -29,69 +29,6 @@
 
 {%- set lag_columns = lag_column_names() %}
 {%- set key_columns = ['loan_id', 'letter_grade', 'addr_state', 'issue_date', 'loan_amount'] %}
-{#- The columns stored: only those fct_loans (a view over this table) publishes, named and typed
-    as it publishes them; dbt_ranked_at is also this model's watermark. A fifth of each encoded
-    row is working columns (originals beside their imputed values, precedence, file checksums)
-    that no read after this one needs. -#}
-{%- set published_columns %}
-        loan_id,
-        customer_id,
-        record_source,
-        issue_date,
-        issue_year,
-        issue_month,
-        cast(grade as integer) as grade,
-        letter_grade,
-        addr_state,
-        state_name,
-        loan_status,
-        is_defaulted,
-        loan_amount,
-        funded_amount,
-        cast(term_months as integer) as term_months,
-        int_rate_imputed as int_rate,
-        int_rate_was_imputed,
-        installment,
-        annual_inc,
-        annual_inc_capped,
-        annual_inc_is_outlier,
-        income_band,
-        annual_inc_joint_imputed as annual_inc_joint,
-        annual_inc_joint_was_imputed,
-        annual_inc_joint_capped,
-        avg_cur_bal,
-        avg_cur_bal_capped,
-        avg_cur_bal_transformed,
-        tot_cur_bal,
-        tot_cur_bal_capped,
-        tot_cur_bal_transformed,
-        emp_title_imputed as emp_title,
-        emp_title_raw,
-        emp_title_was_imputed,
-        emp_length_imputed as emp_length,
-        emp_length_was_imputed,
-        emp_length_years,
-        home_ownership,
-        verification_status,
-        loan_type,
-        purpose,
-        description_imputed as description,
-        description_was_imputed,
-        salary_can_cover,
-        zip_code,
-        state as reported_state,
-        pymnt_plan,
-        {%- for column, categories in one_hot_categories().items() %}
-        {%- for category in categories %}
-        {{ column }}_{{ slug(category) }},
-        {%- endfor %}
-        {%- endfor %}
-        addr_state_code,
-        purpose_code,
-        record_ref,
-        landed_at,
-        dbt_ranked_at
-{%- endset %}
 
 with
 
@@ -101,11 +38,12 @@ int_loans_encoded as (
 
 ),
 
--- read twice by a full build: narrow for the windows, wide for the rows
+-- only the columns fct_loans publishes are stored (macros/loans/published_loan_columns.sql).
+-- Read twice by a full build: narrow for the windows, wide for the rows
 published as {{ inlined_cte() }} (
 
     select
-        {{ published_columns }}
+        {{ published_loan_columns() }}
 
     from int_loans_encoded
 
