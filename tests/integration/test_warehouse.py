@@ -377,6 +377,25 @@ def test_export_writes_csv_and_parquet_with_types(warehouse: Warehouse, tmp_path
     assert len(pd.read_csv(tables["lookup_values"].csv_path)) == tables["lookup_values"].rows > 0
 
 
+def test_an_int_loans_lagged_of_another_version_stops_the_run_and_says_to_rebuild(
+    warehouse: Warehouse, capfd: pytest.CaptureFixture[str]
+) -> None:
+    """A table left by a version that stored other columns (here: an older name of one) is never
+    merged into by position: the run stops and says how to rebuild it."""
+    rename = "alter table intermediate.int_loans_lagged rename column {} to {}"
+    with psycopg.connect(warehouse.settings.pg_dsn, autocommit=True) as conn:
+        conn.execute(rename.format("reported_state", "state"))
+        try:
+            capfd.readouterr()
+            with pytest.raises(DbtError):
+                run_dbt(["run", "--select", "int_loans_lagged"], warehouse.settings)
+            out = capfd.readouterr().out
+            assert "holds the columns of another version" in out and "--full-refresh" in out
+        finally:
+            conn.execute(rename.format("state", "reported_state"))
+    run_dbt(["run", "--select", "int_loans_lagged"], warehouse.settings)
+
+
 def test_new_events_merge_incrementally(warehouse: Warehouse) -> None:
     """Runs last (it changes the warehouse): new events are parsed alone and merged on loan_id,
     and the lag features of the loans after a new one are rewritten."""

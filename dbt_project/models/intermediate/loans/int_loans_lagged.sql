@@ -64,6 +64,19 @@ touched as (
 {%- set kept_columns = adapter.get_columns_in_relation(this) | map(attribute='name')
     | reject('in', lag_columns + ['dbt_updated_at']) | list %}
 
+{#- A table built by a version that stored other columns (an upgrade): the rows below line up
+    by position, so merging into it would fail on a column count or, worse, write values under
+    another column's name. Stop, and say what to do. -#}
+{%- if execute %}
+{%- set publishes = get_columns_in_query("select " ~ published_loan_columns() ~ " from " ~ ref('int_loans_encoded')) %}
+{%- if kept_columns | map('lower') | list != publishes | map('lower') | list %}
+{{- exceptions.raise_compiler_error(
+    this ~ " holds the columns of another version of this model (it stores " ~ (kept_columns | join(', '))
+    ~ "; this version stores " ~ (publishes | join(', ')) ~ "). Rebuild it once:"
+    ~ " `lendflow dbt build --full-refresh` (README: Upgrading an existing warehouse).") }}
+{%- endif %}
+{%- endif %}
+
 {#- How many loans this run touches, against how many are here (the statistics' count will
     do for a 5% threshold; counting a million rows took ~0.2 s). -#}
 {%- set counts = {'touched': 0, 'stored': 0} %}
