@@ -27,3 +27,20 @@
 
 {% macro spark__inlined_cte() -%}
 {%- endmacro %}
+
+{#- Ends a CTE whose columns later steps read several times, each an expression worth
+    computing once per row. PostgreSQL flattens a subquery into the query that reads it,
+    copying each expression to every place that refers to it; OFFSET 0 keeps the subquery
+    whole. Unlike `materialized`, the scan below it still runs in parallel workers, and a
+    filter written inside the CTE still reaches the table.
+    Usage: `typed as (select ... from source where ... {{ evaluated_once() }})`. -#}
+{% macro evaluated_once() -%}
+    {{ return(adapter.dispatch('evaluated_once', 'lendflow')()) }}
+{%- endmacro %}
+
+{% macro default__evaluated_once() -%}
+    offset 0
+{%- endmacro %}
+
+{% macro spark__evaluated_once() -%}
+{%- endmacro %}

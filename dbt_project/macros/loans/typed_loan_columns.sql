@@ -29,7 +29,9 @@
 {%- endmacro %}
 
 {#- Why a record cannot be used, or null. Reads the typed columns and their `_text`
-    originals side by side; the first problem found is the reason. -#}
+    originals side by side (the originals of problem_text_columns()); the first problem found
+    is the reason. int_loan_records_validated applies it, to rows typed once: each typed column
+    it reads is a safe cast, and read through a view it would be cast again. -#}
 {% macro loan_problem() -%}
     case
         when loan_id_text is null then 'missing_loan_id'
@@ -49,6 +51,12 @@
         when addr_state is null then 'missing_addr_state'
         when loan_type not in ('Individual', 'Joint', 'Direct Pay') then 'unknown_loan_type'
     end
+{%- endmacro %}
+
+{#- The columns whose `<name>_text` original loan_problem() reads beside the typed value:
+    the staging models keep these originals for it. -#}
+{% macro problem_text_columns() -%}
+    {{ return(numeric_loan_columns() + ['issue_date']) }}
 {%- endmacro %}
 
 {#- Type: INDIVIDUAL / Individual, JOINT / Joint App, DIRECT_PAY -> Individual, Joint, Direct Pay. -#}

@@ -1,13 +1,14 @@
 {#- Stream loans: one row per Kafka message, its JSON value parsed into the same typed
-    columns as the files (same macros). A value that is not a JSON object, or lacks one of
-    the 24 keys, keeps a loan_problem. Incremental: each run parses only the messages that
-    landed since the last one, so a run costs in proportion to the new events. -#}
+    columns as the files (same macros), with the same original texts. A value that is not a
+    JSON object, or lacks one of the 24 keys, keeps a message_problem. Incremental: each run
+    parses only the messages that landed since the last one, so a run costs in proportion to
+    the new events. -#}
 {{
     config(
         materialized='incremental',
         unique_key=['topic', 'kafka_partition', 'kafka_offset'],
         incremental_strategy='merge',
-        on_schema_change='append_new_columns',
+        on_schema_change='fail',
     )
 }}
 
@@ -88,7 +89,10 @@ final as (
         term_months,
         pymnt_plan,
         emp_title_text as emp_title_raw,
-        coalesce(message_problem, {{ loan_problem() }}) as loan_problem,
+        {%- for name in problem_text_columns() %}
+        {{ name }}_text,
+        {%- endfor %}
+        message_problem,
         topic,
         kafka_partition,
         kafka_offset,

@@ -1,5 +1,6 @@
 {#- Batch-file loans: one row per landed line, typed, trimmed, spellings unified, with the
-    reason it cannot be used (loan_problem) or null. Nothing is dropped here. -#}
+    original text of the columns whose problems int_loan_records_validated finds. Nothing is
+    dropped here. -#}
 with
 
 source as (
@@ -50,7 +51,9 @@ final as (
         term_months,
         pymnt_plan,
         emp_title_text as emp_title_raw,
-        {{ loan_problem() }} as loan_problem,
+        {%- for name in problem_text_columns() %}
+        {{ name }}_text,
+        {%- endfor %}
         cast(_source_file as {{ dbt.type_string() }}) as source_file,
         _file_sha256 as file_sha256,
         _row_number as source_row_number,
