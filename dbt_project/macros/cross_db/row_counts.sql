@@ -1,6 +1,7 @@
-{#- A table's row count from the database's statistics where it keeps them (PostgreSQL's
-    reltuples, which ANALYZE sets, and every build analyses its tables: analyze_relation),
-    else counted. For thresholds, never for answers. -#}
+{#- A table's row count from PostgreSQL's statistics (reltuples, which ANALYZE sets, and every
+    build analyses its tables: analyze_relation), counted when the table was never analysed.
+    For thresholds, never for answers. Only int_loans_lagged's index-lookup branch asks, and
+    only on PostgreSQL (lag_by_index_lookups()), so there is no Spark variant. -#}
 {% macro estimated_row_count(relation) -%}
     {{ return(adapter.dispatch('estimated_row_count', 'lendflow')(relation)) }}
 {%- endmacro %}
@@ -13,8 +14,4 @@
         {%- set estimate = run_query("select count(*) from " ~ relation).columns[0].values()[0] -%}
     {%- endif -%}
     {{ return(estimate) }}
-{%- endmacro %}
-
-{% macro spark__estimated_row_count(relation) -%}
-    {{ return(run_query("select count(*) from " ~ relation).columns[0].values()[0]) }}
 {%- endmacro %}

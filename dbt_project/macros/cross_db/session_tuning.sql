@@ -27,9 +27,10 @@
 {%- endmacro %}
 
 {% macro default__analyze_relation(key_columns_only) -%}
+    {%- set key_columns = analyzed_columns() -%}
     {%- if config.get('materialized') in ('view', 'ephemeral') -%}
-    {%- elif (key_columns_only or is_incremental()) and analyzed_columns() -%}
-        analyze {{ this }} ({{ analyzed_columns() | join(', ') }})
+    {%- elif (key_columns_only or is_incremental()) and key_columns -%}
+        analyze {{ this }} ({{ key_columns | join(', ') }})
     {%- else -%}
         analyze {{ this }}
     {%- endif -%}
