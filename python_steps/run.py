@@ -76,31 +76,35 @@ def _stream_values(conn: psycopg.Connection) -> Iterator[dict[str, object]]:
                 yield parsed
 
 
-def read_title_counts(conn: psycopg.Connection) -> Counter[str]:
-    """Loans per raw title over every landed record, files and stream."""
+@dataclass(frozen=True)
+class LandedValues:
+    """What the steps fit on, from every landed record, files and stream."""
+
+    titles: Counter[str]  # loans per raw title
+    balances: dict[str, list[float | None]]  # each transformed column's values (empty unless asked)
+
+
+def read_landed_values(conn: psycopg.Connection, *, with_balances: bool) -> LandedValues:
+    """Title counts and, when asked, the balance values: one pass over the stream's JSON for both."""
     titles: Counter[str] = Counter()
+    balances: dict[str, list[float | None]] = {column: [] for column in TRANSFORMED_COLUMNS}
     for title, count in conn.execute('select "Emp Title", count(*) from raw.loans group by 1'):
         if title is not None:
             titles[title] += count
+    if with_balances:
+        with conn.cursor(name="balances") as cursor:
+            cursor.execute('select "Avg Cur Bal", "Tot Cur Bal" from raw.loans')
+            for avg, total in cursor:
+                balances["avg_cur_bal"].append(_as_float(avg))
+                balances["tot_cur_bal"].append(_as_float(total))
     for record in _stream_values(conn):
         title = record.get(RAW_NAMES["emp_title"])
         if isinstance(title, str):
             titles[title] += 1
-    return titles
-
-
-def read_balances(conn: psycopg.Connection) -> dict[str, list[float | None]]:
-    """The balance values of every landed record, files and stream."""
-    balances: dict[str, list[float | None]] = {column: [] for column in TRANSFORMED_COLUMNS}
-    with conn.cursor(name="balances") as cursor:
-        cursor.execute('select "Avg Cur Bal", "Tot Cur Bal" from raw.loans')
-        for avg, total in cursor:
-            balances["avg_cur_bal"].append(_as_float(avg))
-            balances["tot_cur_bal"].append(_as_float(total))
-    for record in _stream_values(conn):
-        for column in TRANSFORMED_COLUMNS:
-            balances[column].append(_as_float(record.get(RAW_NAMES[column])))
-    return balances
+        if with_balances:
+            for column in TRANSFORMED_COLUMNS:
+                balances[column].append(_as_float(record.get(RAW_NAMES[column])))
+    return LandedValues(titles, balances)
 
 
 def mapped_titles(conn: psycopg.Connection) -> set[str]:
@@ -158,16 +162,14 @@ def run(settings: Settings, *, refit: bool = True) -> StepsReport:
     ensure_raw_tables_exist(settings, settings.role_dsn("transformer"))
     with connect(settings, role="transformer") as conn:
         ensure_tables(conn)
-        mappings = canonical_titles(read_title_counts(conn), skip=set() if refit else mapped_titles(conn))
         fitted = set() if refit else fitted_columns(conn)
-        parameters = []
-        if not set(TRANSFORMED_COLUMNS) <= fitted:
-            balances = read_balances(conn)
-            parameters = [
-                fit_yeo_johnson(column, values)
-                for column, values in balances.items()
-                if column not in fitted and len(values) >= 3
-            ]
+        landed = read_landed_values(conn, with_balances=not set(TRANSFORMED_COLUMNS) <= fitted)
+        mappings = canonical_titles(landed.titles, skip=set() if refit else mapped_titles(conn))
+        parameters = [
+            fit_yeo_johnson(column, values)
+            for column, values in landed.balances.items()
+            if column not in fitted and len(values) >= 3
+        ]
         write_outputs(conn, mappings, parameters, refit=refit)
     report = StepsReport(len(mappings), len({m.canonical_title for m in mappings}), parameters, refit)
     log.info("python steps: %s", report.summary())
