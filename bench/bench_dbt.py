@@ -112,6 +112,7 @@ def main() -> int:
     for build, timings in nodes.items():
         slowest = ", ".join(f"{node.split('.')[-1]} {seconds:.1f} s" for node, seconds in timings)
         Console().print(f"slowest nodes, {build} build: {slowest}")
+    RESULTS.parent.mkdir(exist_ok=True)  # git-ignored: absent in a fresh clone
     RESULTS.write_text(json.dumps({
         "rows": args.rows, "events": args.events, "load_average": os.getloadavg(),
         "builds": dict(builds), "setup": dict(setup), "slowest_nodes": nodes,
