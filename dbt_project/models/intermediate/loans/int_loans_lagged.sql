@@ -11,7 +11,6 @@
     pass. Only those rows are read whole. dbt_updated_at tells fct_loans which rows this
     run wrote. -#}
 -- depends_on: {{ ref('int_loans_deduplicated') }}
--- depends_on: {{ ref('int_loans_banded') }}
 {#- The last two indexes serve the neighbour lookups of an incremental run (PostgreSQL). -#}
 {{
     config(
@@ -19,6 +18,7 @@
         unique_key='loan_id',
         incremental_strategy='merge',
         on_schema_change='append_new_columns',
+        pre_hook="{{ prefer_parallel_plans() }}",
         indexes=[
             {'columns': ['loan_id'], 'unique': True},
             {'columns': ['dbt_updated_at']},
