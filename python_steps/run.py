@@ -10,6 +10,7 @@ from dataclasses import dataclass
 
 import numpy as np
 import psycopg
+from psycopg import sql
 
 from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow.db import connect, ensure_schema
@@ -88,15 +89,18 @@ def read_landed_values(conn: psycopg.Connection, *, with_balances: bool) -> Land
     """Title counts and, when asked, the balance values: one pass over the stream's JSON for both."""
     titles: Counter[str] = Counter()
     balances: dict[str, list[float | None]] = {column: [] for column in TRANSFORMED_COLUMNS}
-    for title, count in conn.execute('select "Emp Title", count(*) from raw.loans group by 1'):
+    # the files' columns by the names they landed under, as the stream's keys below
+    title_column = sql.Identifier(RAW_NAMES["emp_title"])
+    for title, count in conn.execute(sql.SQL("select {}, count(*) from raw.loans group by 1").format(title_column)):
         if title is not None:
             titles[title] += count
     if with_balances:
+        balance_columns = sql.SQL(", ").join(sql.Identifier(RAW_NAMES[column]) for column in TRANSFORMED_COLUMNS)
         with conn.cursor(name="balances") as cursor:
-            cursor.execute('select "Avg Cur Bal", "Tot Cur Bal" from raw.loans')
-            for avg, total in cursor:
-                balances["avg_cur_bal"].append(_as_float(avg))
-                balances["tot_cur_bal"].append(_as_float(total))
+            cursor.execute(sql.SQL("select {} from raw.loans").format(balance_columns))
+            for row in cursor:
+                for column, value in zip(TRANSFORMED_COLUMNS, row, strict=True):
+                    balances[column].append(_as_float(value))
     for record in _stream_values(conn):
         title = record.get(RAW_NAMES["emp_title"])
         if isinstance(title, str):
