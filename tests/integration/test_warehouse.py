@@ -180,6 +180,15 @@ def test_the_transformer_owns_every_model_and_the_reader_reads_every_mart(wareho
             reader.execute(f"select * from {name} limit 1")  # type: ignore[arg-type]
 
 
+def test_the_python_steps_leave_statistics_for_the_build_after_them(warehouse: Warehouse) -> None:
+    """dbt builds seconds after the steps write, before autovacuum would analyse their tables;
+    without statistics PostgreSQL planned the wide joins of a fresh build badly (python_steps/run.py)."""
+    analyzed = warehouse.query(
+        "select relname from pg_stat_user_tables where schemaname = 'python_steps' and last_analyze is not null"
+    )
+    assert sorted(name for (name,) in analyzed) == ["emp_title_map", "fitted_transforms"]
+
+
 def test_one_row_per_loan_and_the_latest_stream_event_wins(warehouse: Warehouse) -> None:
     expected = expected_loans(warehouse.sample, warehouse.stream_records)
     rows = warehouse.query("select count(*), count(distinct loan_id) from marts.fct_loans")
