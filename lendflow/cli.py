@@ -205,12 +205,20 @@ def consume(
     console.print(report.summary())
 
 
-@app.command()
+# dbt's own options (`-s`, `--full-refresh`, `--vars`) are not lendflow's: pass them through.
+@app.command(context_settings={"ignore_unknown_options": True})
 def dbt(
-    args: Annotated[list[str] | None, typer.Argument(help="Arguments for dbt, e.g. `build -s fct_loans`.")] = None,
+    args: Annotated[
+        list[str] | None,
+        typer.Argument(help="Arguments for dbt, options included, e.g. `build -s fct_loans --full-refresh`."),
+    ] = None,
     target: Annotated[str, typer.Option(help="dbt target: postgres or spark.")] = "postgres",
 ) -> None:
-    """Run dbt on the project with the connection lendflow uses."""
+    """Run dbt on the project with the connection lendflow uses.
+
+    Every argument but --target goes to dbt: `lendflow dbt build -s fct_loans --full-refresh`.
+
+    dbt's own help: `lendflow dbt -- build --help`."""
     from lendflow.dbt import DbtError, run_dbt
 
     try:

@@ -10,6 +10,8 @@ answers are recomputed with pandas straight from the raw files, independently of
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
@@ -384,6 +386,19 @@ def test_export_writes_csv_and_parquet_with_types(warehouse: Warehouse, tmp_path
     assert str(loans.schema.field("issue_date").type) == "date32[day]"
     assert str(loans.schema.field("is_defaulted").type) == "bool"
     assert len(pd.read_csv(tables["lookup_values"].csv_path)) == tables["lookup_values"].rows > 0
+
+
+def test_lendflow_dbt_passes_dbts_own_options_through(warehouse: Warehouse) -> None:
+    """`lendflow dbt build -s fct_loans --full-refresh`, as the README writes it: dbt's options
+    reach dbt (they once stopped at lendflow's parser: "No such option: -s")."""
+    listed = subprocess.run(
+        [sys.executable, "-m", "lendflow.cli", "dbt", "ls", "-s", "fct_loans", "--resource-type", "model",
+         "--output", "name"],
+        capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert listed.returncode == 0, listed.stdout + listed.stderr
+    assert listed.stdout.splitlines()[-1] == "fct_loans", listed.stdout
+    assert "dim_states" not in listed.stdout, "the selection did not reach dbt"
 
 
 def test_an_int_loans_lagged_of_another_version_stops_the_run_and_says_to_rebuild(
