@@ -74,7 +74,8 @@ def test_start_is_idempotent_and_status_running(broker: Settings) -> None:
 
 def test_stop_start_cycle_in_own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LENDFLOW_HOME", str(tmp_path / "home"))
-    monkeypatch.setenv("LENDFLOW_KAFKA_PORT", "59192")
+    # below 32768: no outgoing connection of the suite can hold it (tests/integration/test_faults_postgres.py)
+    monkeypatch.setenv("LENDFLOW_KAFKA_PORT", "29192")
     monkeypatch.delenv("LENDFLOW_KAFKA_BOOTSTRAP", raising=False)
     s = settings_mod.load()
     pid_file = s.run_dir / "kafka.pid"
