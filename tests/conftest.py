@@ -18,6 +18,13 @@ import pytest
 TEST_DB = "lendflow_test"
 os.environ.setdefault("LENDFLOW_PG_DB", TEST_DB)
 
+# Ports of the servers a test starts in a home of its own. Below 32768, outside the ports Linux
+# hands to outgoing connections (32768-60999): at 55532 a client socket of the suite once held
+# the port and the faults test's PostgreSQL could not bind it (CI). A broker also takes port + 1.
+OWN_PG_PORT = 25532
+OWN_BROKER_PORT = 29292
+OWN_CYCLED_BROKER_PORT = 29192
+
 from lendflow import settings as config  # noqa: E402  (the environment must be set first)
 from lendflow.services import airflow as _airflow  # noqa: E402
 from lendflow.settings import Settings  # noqa: E402

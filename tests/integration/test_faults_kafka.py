@@ -29,12 +29,9 @@ from lendflow.services import kafka as broker
 from lendflow.services.kafka import ensure_topic
 from lendflow.settings import Settings
 from streaming.producer import ProduceReport, produce
+from tests.conftest import OWN_BROKER_PORT
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres, pytest.mark.slow]
-
-# Below 32768, outside the ports Linux hands to outgoing connections (32768-60999): a client
-# socket of the suite once held the faults test's PostgreSQL port and the server could not bind it (CI).
-OWN_BROKER_PORT = 29292
 
 
 def _landed(settings: Settings, topic: str) -> tuple[int, int]:

@@ -22,12 +22,9 @@ from lendflow import settings as settings_mod
 from lendflow.generate import write_sample
 from lendflow.services import postgres as pg
 from lendflow.settings import Settings
+from tests.conftest import OWN_PG_PORT
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
-
-# Below 32768, outside the ports Linux hands to outgoing connections (32768-60999): at 55532 a
-# client socket of the suite once held the port and the server could not bind it (CI).
-OWN_PG_PORT = 25532
 
 
 @pytest.fixture

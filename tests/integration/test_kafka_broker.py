@@ -17,6 +17,7 @@ from lendflow import settings as settings_mod
 from lendflow.services import kafka
 from lendflow.services.base import pid_alive, port_is_open, read_pid
 from lendflow.settings import Settings
+from tests.conftest import OWN_CYCLED_BROKER_PORT
 
 pytestmark = pytest.mark.kafka
 
@@ -74,8 +75,7 @@ def test_start_is_idempotent_and_status_running(broker: Settings) -> None:
 
 def test_stop_start_cycle_in_own_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LENDFLOW_HOME", str(tmp_path / "home"))
-    # below 32768: no outgoing connection of the suite can hold it (tests/integration/test_faults_postgres.py)
-    monkeypatch.setenv("LENDFLOW_KAFKA_PORT", "29192")
+    monkeypatch.setenv("LENDFLOW_KAFKA_PORT", str(OWN_CYCLED_BROKER_PORT))
     monkeypatch.delenv("LENDFLOW_KAFKA_BOOTSTRAP", raising=False)
     s = settings_mod.load()
     pid_file = s.run_dir / "kafka.pid"
