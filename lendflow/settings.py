@@ -21,12 +21,17 @@ state under ``LENDFLOW_HOME`` (git-ignored).
 | LENDFLOW_AIRFLOW_PORT     | 58080                           | port of the local Airflow API server    |
 | LENDFLOW_SPARK_HOME       | $LENDFLOW_HOME/spark            | Spark warehouse, Derby metastore and    |
 |                           |                                 | checkpoints (one per run in tests)      |
+| LENDFLOW_READER_STATEMENT_TIMEOUT | 30s                     | longest statement of the reader role    |
+|                           |                                 | (dashboard, pgAdmin); PostgreSQL units  |
+| LENDFLOW_READER_CONNECTION_LIMIT  | 20                      | most sessions the reader may hold       |
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import secrets
+import tempfile
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -53,6 +58,26 @@ def _env(name: str, default: str) -> str:
     return value or default
 
 
+def _create_once(path: Path, content: str) -> None:
+    """Write `path` with `content` unless it exists, atomically: the first writer wins.
+
+    Two first runs at once (`lendflow up` beside a test session) must not each keep a
+    password of their own. The content goes to a private temporary file that is then
+    hard-linked into place: the link fails if `path` exists, and a reader never sees a
+    half-written file. The loser drops its value; the caller reads back the winner's.
+    """
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # mode 0600
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(content)
+            file.flush()
+            os.fsync(file.fileno())
+        with contextlib.suppress(FileExistsError):  # another run won: keep its value
+            os.link(temporary, path)
+    finally:
+        os.unlink(temporary)
+
+
 @dataclass(frozen=True)
 class Settings:
     """A snapshot of the configuration; build it with :func:`load`."""
@@ -70,6 +95,10 @@ class Settings:
     airflow_port: int
     role_dsn_overrides: dict[str, str]
     spark_home_override: Path | None = None
+    # The reader serves people (dashboard, pgAdmin): one runaway query or a flood of sessions
+    # must not take the warehouse from the loader and dbt (lendflow/services/roles.py).
+    reader_statement_timeout: str = "30s"
+    reader_connection_limit: int = 20
 
     # --- where state lives -------------------------------------------------
     @property
@@ -139,8 +168,7 @@ class Settings:
         path = self.home / "secrets" / name
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            path.write_text(secrets.token_urlsafe(24))
-            path.chmod(0o600)
+            _create_once(path, secrets.token_urlsafe(24))
         return path.read_text().strip()
 
     @cached_property
@@ -210,4 +238,6 @@ def load() -> Settings:
         spark_home_override=Path(os.environ["LENDFLOW_SPARK_HOME"]).resolve()
         if os.environ.get("LENDFLOW_SPARK_HOME")
         else None,
+        reader_statement_timeout=_env("LENDFLOW_READER_STATEMENT_TIMEOUT", "30s"),
+        reader_connection_limit=int(_env("LENDFLOW_READER_CONNECTION_LIMIT", "20")),
     )

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import dataclasses
+import multiprocessing
+import threading
+from concurrent.futures import ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
+from threading import Barrier
 
 import pytest
 
@@ -31,6 +36,34 @@ def test_the_local_password_is_generated_once_and_kept(monkeypatch: pytest.Monke
     assert len(first) >= 24
     assert config.load().pg_password == first
     assert (tmp_path / "secrets" / "pg_password").stat().st_mode & 0o077 == 0
+
+
+def _first_run_secret(home: str, start: Barrier) -> str:
+    """What one first run of lendflow reads as a fresh secret, once all runs are lined up."""
+    settings = dataclasses.replace(config.load(), home=Path(home))
+    start.wait()
+    return settings.local_secret("pg_password")
+
+
+@pytest.mark.parametrize("runs", ["threads", "processes"])
+def test_first_runs_at_once_agree_on_one_generated_secret(tmp_path: Path, runs: str) -> None:
+    # Many first runs ask for the same new secret in the same instant: one value wins, every
+    # run reads it, and no temporary file is left beside it.
+    callers = 24
+    attempts = 5
+    for attempt in range(attempts):
+        home = tmp_path / str(attempt)
+        if runs == "threads":
+            start: Barrier = threading.Barrier(callers)
+            with ThreadPoolExecutor(callers) as pool:
+                values = set(pool.map(_first_run_secret, [str(home)] * callers, [start] * callers))
+        else:
+            with multiprocessing.Manager() as manager, ProcessPoolExecutor(callers) as pool:
+                start = manager.Barrier(callers)
+                values = set(pool.map(_first_run_secret, [str(home)] * callers, [start] * callers))
+        assert values == {(home / "secrets" / "pg_password").read_text()}, attempt
+        assert [item.name for item in (home / "secrets").iterdir()] == ["pg_password"]
+        assert (home / "secrets" / "pg_password").stat().st_mode & 0o077 == 0
 
 
 def test_external_services_are_used_as_named(monkeypatch: pytest.MonkeyPatch) -> None:
