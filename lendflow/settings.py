@@ -15,8 +15,10 @@ state under ``LENDFLOW_HOME`` (git-ignored).
 | LENDFLOW_KAFKA_PORT       | 59092                           | client port of the local broker         |
 | LENDFLOW_KAFKA_TOPIC      | loans                           | topic the stream flows through          |
 | LENDFLOW_KAFKA_PARTITIONS | 3                               | partitions of topics we create          |
-| LENDFLOW_<ROLE>_DSN       | (local role)                    | DSN of the loader/transformer/reader    |
-|                           |                                 | role (see ROLES); external servers only |
+| LENDFLOW_<ROLE>_DSN       | (local role)                    | DSN of the loader/transformer/reader/   |
+|                           |                                 | gate role (see ROLES); external servers |
+| LENDFLOW_MAX_QUARANTINED_SHARE | 0.05                       | share of a batch's records quarantined  |
+|                           |                                 | above which the marts gate fails a run  |
 | LENDFLOW_DASHBOARD_PORT   | 8050                            | port the dashboard serves on            |
 | LENDFLOW_AIRFLOW_PORT     | 58080                           | port of the local Airflow API server    |
 | LENDFLOW_SPARK_HOME       | $LENDFLOW_HOME/spark            | Spark warehouse, Derby metastore and    |
@@ -50,7 +52,10 @@ ROLES = {
     "loader": "inserts into raw, nothing else",
     "transformer": "dbt: reads raw, owns staging, intermediate and marts",
     "reader": "selects from marts only (the dashboard, pgAdmin)",
+    "gate": "selects from raw, intermediate and marts (the quality gates)",
 }
+
+DEFAULT_MAX_QUARANTINED_SHARE = 0.05
 
 
 def _env(name: str, default: str) -> str:
@@ -95,6 +100,8 @@ class Settings:
     airflow_port: int
     role_dsn_overrides: dict[str, str]
     spark_home_override: Path | None = None
+    # A batch may lose this share of its records to quarantine before the marts gate fails the run.
+    max_quarantined_share: float = DEFAULT_MAX_QUARANTINED_SHARE
     # The reader serves people (dashboard, pgAdmin): one runaway query or a flood of sessions
     # must not take the warehouse from the loader and dbt (lendflow/services/roles.py).
     reader_statement_timeout: str = "30s"
@@ -240,4 +247,17 @@ def load() -> Settings:
         else None,
         reader_statement_timeout=_env("LENDFLOW_READER_STATEMENT_TIMEOUT", "30s"),
         reader_connection_limit=int(_env("LENDFLOW_READER_CONNECTION_LIMIT", "20")),
+        max_quarantined_share=_share("LENDFLOW_MAX_QUARANTINED_SHARE", DEFAULT_MAX_QUARANTINED_SHARE),
     )
+
+
+def _share(name: str, default: float) -> float:
+    """A fraction between 0 and 1 from the environment; anything else is a configuration error."""
+    text = _env(name, str(default))
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{name} must be a number between 0 and 1, not {text!r}") from None
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{name} must be between 0 and 1, not {value}")
+    return value

@@ -1,16 +1,19 @@
-"""Least privilege in the warehouse: the schemas, the three login roles and their grants.
+"""Least privilege in the warehouse: the schemas, the four login roles and their grants.
 
 | role                   | may                                                                 |
 |------------------------|---------------------------------------------------------------------|
 | lendflow_loader        | insert into (and read, for exactly-once checks) the tables of `raw` |
 | lendflow_transformer   | read `raw`; own the schemas dbt and the Python steps build          |
 | lendflow_reader        | select from `marts`, nothing else; its sessions are read-only       |
+| lendflow_gate          | select from `raw`, `intermediate` and `marts`; read-only sessions   |
 
 No role may create schemas, temporary tables, or anything in `public`. The raw tables
 themselves are created by the warehouse's owner (the admin DSN), never by the loader: a
 role that creates a table owns it, and an owner can update, delete and drop.
 
-dbt and the Python steps run as the transformer (lendflow/dbt.py), landing as the loader.
+dbt and the Python steps run as the transformer (lendflow/dbt.py), landing as the loader,
+the quality gates as the gate role: they read the landed batch (raw), its quarantine
+(intermediate) and the marts, and must not be able to change what they judge.
 The transformer cannot create schemas, so the bootstrap creates the ones it builds in and
 hands it every object already in them (a warehouse the admin built before keeps working).
 
@@ -49,6 +52,8 @@ DBT_HELPERS_SCHEMA = "analytics_helpers"
 # Built by dbt and the Python steps (python_steps/run.py's SCHEMA); owned by the transformer.
 TRANSFORMER_SCHEMAS = ("staging", "intermediate", "marts", "seeds", "python_steps", DBT_HELPERS_SCHEMA)
 READER_SCHEMA = "marts"
+# What the quality gates read (orchestration/quality): the batch, its quarantine, the marts.
+GATE_SCHEMAS = (RAW_SCHEMA, "intermediate", READER_SCHEMA)
 
 # Arbitrary constant: one key for "someone is creating or altering lendflow's roles".
 _ROLES_LOCK_KEY = 0x1E2DF10
@@ -110,7 +115,7 @@ def _ensure_roles(settings: Settings, wanted: Iterable[Login]) -> None:
                     "{} role {} with login nosuperuser nocreatedb nocreaterole noreplication nobypassrls password {}"
                 ).format(sql.SQL(verb), sql.Identifier(login.user), sql.Literal(login.password))
             )
-            if login.role == "reader":
+            if login.role in ("reader", "gate"):
                 # Belt and braces: even a grant added by mistake cannot be used to write by default.
                 conn.execute(
                     sql.SQL("alter role {} set default_transaction_read_only = on").format(sql.Identifier(login.user))
@@ -123,6 +128,7 @@ def grant_statements(dbname: str, admin: str, found: dict[str, Login]) -> list[s
     loader = sql.Identifier(found["loader"].user)
     transformer = sql.Identifier(found["transformer"].user)
     reader = sql.Identifier(found["reader"].user)
+    gate = sql.Identifier(found["gate"].user)
     creators = [sql.Identifier(admin), transformer]
     raw = sql.Identifier(RAW_SCHEMA)
     marts = sql.Identifier(READER_SCHEMA)
@@ -134,7 +140,7 @@ def grant_statements(dbname: str, admin: str, found: dict[str, Login]) -> list[s
         # Only our roles may connect; only those that need them may make temporary tables
         # (dbt's incremental models, staging copies while landing).
         q("revoke all on database {db} from public", db=db),
-        q("grant connect on database {db} to {l}, {t}, {r}", db=db, l=loader, t=transformer, r=reader),
+        q("grant connect on database {db} to {l}, {t}, {r}, {g}", db=db, l=loader, t=transformer, r=reader, g=gate),
         q("grant temporary on database {db} to {l}, {t}", db=db, l=loader, t=transformer),
         # PostgreSQL < 15 lets everyone create in `public`; 15+ already does not.
         q("revoke create on schema public from public"),
@@ -159,6 +165,12 @@ def grant_statements(dbname: str, admin: str, found: dict[str, Login]) -> list[s
         q("grant usage on schema {s} to {r}", s=marts, r=reader),
         q("grant select on all tables in schema {s} to {r}", s=marts, r=reader),
     ]
+    for schema in GATE_SCHEMAS:
+        # gate: reads what it judges, in the schemas the bootstrap made above.
+        statements += [
+            q("grant usage on schema {s} to {g}", s=sql.Identifier(schema), g=gate),
+            q("grant select on all tables in schema {s} to {g}", s=sql.Identifier(schema), g=gate),
+        ]
     for creator in creators:
         statements += [
             q(
@@ -184,6 +196,15 @@ def grant_statements(dbname: str, admin: str, found: dict[str, Login]) -> list[s
                 c=creator,
                 s=marts,
                 r=reader,
+            ),
+            *(
+                q(
+                    "alter default privileges for role {c} in schema {s} grant select on tables to {g}",
+                    c=creator,
+                    s=sql.Identifier(schema),
+                    g=gate,
+                )
+                for schema in GATE_SCHEMAS
             ),
         ]
     return statements

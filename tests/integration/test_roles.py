@@ -73,6 +73,11 @@ def transformer(warehouse: Settings) -> Iterator[psycopg.Connection]:
     yield from _connect(warehouse, "transformer")
 
 
+@pytest.fixture()
+def gate(warehouse: Settings) -> Iterator[psycopg.Connection]:
+    yield from _connect(warehouse, "gate")
+
+
 def assert_denied(conn: psycopg.Connection, statement: str) -> None:
     """The statement fails for lack of privilege (SQLSTATE 42501), not for any other reason."""
     with pytest.raises(errors.InsufficientPrivilege):
@@ -85,7 +90,7 @@ RAW_INSERT = (
 
 
 def test_roles_log_in_as_themselves(warehouse: Settings) -> None:
-    for role in ("loader", "transformer", "reader"):
+    for role in ("loader", "transformer", "reader", "gate"):
         with psycopg.connect(warehouse.role_dsn(role)) as conn:
             row = conn.execute("select current_user, usesuper from pg_user where usename = current_user").fetchone()
             assert row == (f"lendflow_{role}", False)
@@ -126,6 +131,31 @@ def test_reader_cannot_write_anywhere_even_in_a_read_write_session(reader: psyco
         RAW_INSERT.format(n=1, b=uuid.uuid4()),
     ):
         assert_denied(reader, statement)
+
+
+# --- gate -------------------------------------------------------------------------------
+def test_gate_reads_raw_intermediate_and_marts_made_by_admin_and_by_transformer(gate: psycopg.Connection) -> None:
+    for table in ("raw.loans", "raw.landed_files", "raw.rejected_rows", "raw.loan_events"):
+        gate.execute(f"select count(*) from {table}")  # type: ignore[arg-type]
+    assert gate.execute("select loan_id from intermediate.zz_roles_probe_transformer").fetchall() == [(1,)]
+    assert gate.execute("select loan_id from marts.zz_roles_probe_admin").fetchall() == [(1,)]
+    assert gate.execute("select n from marts.zz_roles_probe_transformer").fetchone() is not None
+
+
+def test_gate_cannot_read_staging_nor_change_what_it_judges(gate: psycopg.Connection) -> None:
+    assert_denied(gate, "select * from staging.zz_roles_probe_admin")
+    assert gate.execute("show default_transaction_read_only").fetchone() == ("on",)
+    gate.execute("set session characteristics as transaction read write")
+    for statement in (
+        RAW_INSERT.format(n=1, b=uuid.uuid4()),
+        "delete from raw.loans",
+        "delete from raw.landed_files",
+        "update intermediate.zz_roles_probe_transformer set loan_id = 2",
+        "delete from marts.zz_roles_probe_admin",
+        "create table marts.x (a int)",
+        "create temporary table t (a int)",
+    ):
+        assert_denied(gate, statement)
 
 
 # --- loader -----------------------------------------------------------------------------
