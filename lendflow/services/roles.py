@@ -5,6 +5,7 @@
 | lendflow_loader        | insert into (and read, for exactly-once checks) the tables of `raw` |
 | lendflow_transformer   | read `raw`; own the schemas dbt and the Python steps build          |
 | lendflow_reader        | select from `marts`, nothing else; its sessions are read-only       |
+|                        | and limited (statement timeout, connection limit: Settings)         |
 | lendflow_gate          | select from `raw`, `intermediate` and `marts`; read-only sessions   |
 
 No role may create schemas, temporary tables, or anything in `public`. The raw tables
@@ -103,6 +104,7 @@ def bootstrap(settings: Settings) -> dict[str, Login]:
 
 
 def _ensure_roles(settings: Settings, wanted: Iterable[Login]) -> None:
+    wanted = list(wanted)
     maintenance = make_conninfo(settings.pg_dsn, dbname="postgres")
     with psycopg.connect(maintenance, connect_timeout=10) as conn:
         # Advisory locks belong to one database: taking it in `postgres` serialises every caller.
@@ -120,6 +122,23 @@ def _ensure_roles(settings: Settings, wanted: Iterable[Login]) -> None:
                 conn.execute(
                     sql.SQL("alter role {} set default_transaction_read_only = on").format(sql.Identifier(login.user))
                 )
+        for login in wanted:
+            if login.role == "reader":
+                for statement in reader_limit_statements(login.user, settings):
+                    conn.execute(statement)
+
+
+def reader_limit_statements(user: str, settings: Settings) -> list[sql.Composed]:
+    """The reader's limits: people query through it (dashboard, pgAdmin), and one runaway query
+    or a flood of sessions must not take the server from landing and dbt. Each statement is
+    idempotent; the timeout applies to every new session of the role, the limit at login.
+    """
+    role = sql.Identifier(user)
+    limit, timeout = sql.Literal(settings.reader_connection_limit), sql.Literal(settings.reader_statement_timeout)
+    return [
+        sql.SQL("alter role {} connection limit {}").format(role, limit),
+        sql.SQL("alter role {} set statement_timeout = {}").format(role, timeout),
+    ]
 
 
 def grant_statements(dbname: str, admin: str, found: dict[str, Login]) -> list[sql.Composed]:

@@ -9,17 +9,19 @@ too, not only grants on what existed at bootstrap time.
 
 from __future__ import annotations
 
+import dataclasses
+import secrets
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import psycopg
 import pytest
-from psycopg import errors
+from psycopg import errors, sql
 
 from ingestion.raw_tables import ensure_raw_tables
 from lendflow.services import postgres as pg
 from lendflow.services import roles
-from lendflow.settings import Settings
+from lendflow.settings import ROLES, Settings
 
 pytestmark = pytest.mark.postgres
 
@@ -131,6 +133,56 @@ def test_reader_cannot_write_anywhere_even_in_a_read_write_session(reader: psyco
         RAW_INSERT.format(n=1, b=uuid.uuid4()),
     ):
         assert_denied(reader, statement)
+
+
+def test_reader_has_the_configured_statement_timeout_and_connection_limit(
+    warehouse: Settings, reader: psycopg.Connection
+) -> None:
+    row = reader.execute("select rolconnlimit, rolconfig from pg_roles where rolname = current_user").fetchone()
+    assert row is not None
+    assert row[0] == warehouse.reader_connection_limit == 20
+    assert f"statement_timeout={warehouse.reader_statement_timeout}" in row[1]
+    assert reader.execute("show statement_timeout").fetchone() == ("30s",)
+
+
+@pytest.fixture()
+def limited_reader(own_database: Callable[[str], Settings]) -> Iterator[Settings]:
+    """A database of its own bootstrapped with a reader of its own under tight limits: a short
+    timeout set on the shared `lendflow_reader` would cut the queries of other tests."""
+    base = own_database("reader_limits")
+    user = "lendflow_zz_reader_limits_probe"
+    reader_dsn = psycopg.conninfo.make_conninfo(base.role_dsn("reader"), user=user, password=secrets.token_urlsafe(16))
+    limited = dataclasses.replace(
+        base,
+        reader_statement_timeout="300ms",
+        reader_connection_limit=2,
+        role_dsn_overrides={**{role: base.role_dsn(role) for role in ROLES}, "reader": reader_dsn},
+    )
+    roles.bootstrap(limited)
+    roles.bootstrap(limited)  # idempotent
+    yield limited
+    pg.drop_database(limited)
+    with psycopg.connect(psycopg.conninfo.make_conninfo(base.pg_dsn, dbname="postgres"), autocommit=True) as admin:
+        admin.execute(sql.SQL("drop role if exists {}").format(sql.Identifier(user)))
+
+
+def test_a_reader_query_longer_than_the_timeout_is_cancelled(limited_reader: Settings) -> None:
+    with psycopg.connect(limited_reader.role_dsn("reader"), autocommit=True) as conn:
+        assert conn.execute("select 1 from pg_sleep(0.05)").fetchone() == (1,)
+        with pytest.raises(errors.QueryCanceled, match="statement timeout"):
+            conn.execute("select pg_sleep(5)")
+
+
+def test_the_reader_cannot_open_more_sessions_than_its_limit(limited_reader: Settings) -> None:
+    dsn = limited_reader.role_dsn("reader")
+    with (
+        psycopg.connect(dsn),
+        psycopg.connect(dsn),
+        pytest.raises(psycopg.OperationalError, match="too many connections for role"),
+    ):
+        psycopg.connect(dsn).close()
+    with psycopg.connect(dsn, autocommit=True) as conn:  # sessions closed: room again
+        assert conn.execute("select rolconnlimit from pg_roles where rolname = current_user").fetchone() == (2,)
 
 
 # --- gate -------------------------------------------------------------------------------
