@@ -6,29 +6,38 @@ as their text, an empty field as null; Parquet values as JSON numbers, booleans,
 the key is the loan id. After the data comes the plain message ``EOF``, sent to *every*
 partition of the topic, so a consumer knows each partition is finished (see
 streaming/consumer.py for the stop rule, which also serves a single course-style EOF).
+
+Nothing of the file is dropped: a CSV record that is not a loan (too few or too many fields,
+broken quoting, bytes that are not UTF-8, a NUL byte; the same rule as `lendflow land`, whose
+parser decides) is sent too, as its exact bytes without a key, with the reason and line
+number in the message's headers. The consumer lands it untouched and dbt's staging
+quarantines it (``unparseable_json``). So every record of the file is one message.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import logging
 import time
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 
+from ingestion.land import LandingError, Record, header_order, parse_block_fast, parse_lines, record_blocks
 from lendflow.progress import row_progress
 from lendflow.raw_columns import RAW_COLUMNS
 from lendflow.services.base import ServiceError
 from lendflow.services.kafka import ensure_topic
 from lendflow.settings import Settings
+from streaming.consumer import is_eof
 
 log = logging.getLogger(__name__)
 
@@ -43,54 +52,101 @@ class ProducerError(RuntimeError):
 @dataclass(frozen=True)
 class ProduceReport:
     topic: str
-    messages: int  # loans sent (EOF markers not counted)
+    messages: int  # records sent: loans + ragged (EOF markers not counted)
     eof_markers: int
     seconds: float
+    ragged: int = 0  # CSV records that are not loans, sent as their raw bytes
+
+    @property
+    def loans(self) -> int:
+        return self.messages - self.ragged
 
     def summary(self) -> str:
         rate = self.messages / self.seconds if self.seconds else 0.0
+        ragged = f" ({self.ragged:,} ragged lines sent as they are)" if self.ragged else ""
         return (
-            f"{self.topic}: produced {self.messages:,} loans + {self.eof_markers} EOF "
+            f"{self.topic}: produced {self.loans:,} loans{ragged} + {self.eof_markers} EOF "
             f"in {self.seconds:.1f}s ({rate:,.0f} msg/s)"
         )
 
 
-# --- reading the file (pure: file -> records) ---------------------------------
-def read_batches(
-    path: Path, batch_rows: int = 20_000, skipped: list[str] | None = None
-) -> Iterator[list[dict[str, Any]]]:
-    """The file's rows as dicts of the 24 raw columns, in file order, a batch at a time.
+@dataclass(frozen=True)
+class Ragged:
+    """A CSV record that is not a loan: its exact bytes (its line end left out) and why."""
 
-    CSV lines that are not a record of 24 fields are left out (their text goes to `skipped`):
-    `lendflow land` is the place that keeps and explains bad lines, the stream carries loans.
-    """
+    line_number: int
+    raw: bytes
+    reason: str
+
+
+Item = dict[str, Any] | Ragged
+
+
+# --- reading the file (pure: file -> records) ---------------------------------
+def read_batches(path: Path, batch_rows: int = 20_000) -> Iterator[list[Item]]:
+    """Every record of the file in file order, a batch at a time: a loan as a dict of the 24 raw
+    columns, a CSV record that is not a loan as Ragged."""
     suffix = path.suffix.lower()
     if suffix == ".csv":
-        options = pacsv.ConvertOptions(
-            column_types=dict.fromkeys(RAW_COLUMNS, pa.string()),
-            include_columns=list(RAW_COLUMNS),
-            strings_can_be_null=True,  # an empty field is null, as `lendflow land` lands it
-            null_values=[""],
-        )
-
-        def on_invalid(row: pacsv.InvalidRow) -> str:
-            if skipped is not None:
-                skipped.append(row.text)
-            return "skip"
-
-        reader = pacsv.open_csv(
-            path,
-            read_options=pacsv.ReadOptions(block_size=8 << 20, use_threads=False),
-            parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
-            convert_options=options,
-        )
-        for batch in reader:
-            yield batch.to_pylist()
+        yield from _csv_batches(path)
     elif suffix in (".parquet", ".pq"):
         for batch in pq.ParquetFile(path).iter_batches(batch_size=batch_rows, columns=list(RAW_COLUMNS)):
             yield pa.Table.from_arrays([_nan_as_null(c) for c in batch.columns], names=batch.schema.names).to_pylist()
     else:
         raise ProducerError(f"{path}: unsupported file type {suffix!r}; expected .csv or .parquet")
+
+
+def _csv_batches(path: Path) -> Iterator[list[Item]]:
+    """A block of whole records at a time. What a record is, and why one is refused, is the
+    landing's rule (ingestion.land), so a file is the same number of rows on both routes:
+    Arrow reads a block it can vouch for, the strict csv module the others."""
+    with open(path, "rb") as handle:
+        header_line = handle.readline().removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is not part of a name
+        try:
+            header = next(csv.reader(io.StringIO(header_line.decode("utf-8", "replace"), newline=""), strict=True), [])
+            if not header:
+                return  # an empty file: nothing to send
+            order = header_order(header)
+        except (csv.Error, LandingError) as error:
+            raise ProducerError(f"{path}: unreadable header: {error}") from error
+        next_line = 2
+        for block in record_blocks(handle):
+            parsed = parse_block_fast(block, header)
+            if parsed is not None:
+                yield parsed[0].select(list(RAW_COLUMNS)).to_pylist()
+            else:
+                yield exact_items(block, order, next_line)
+            next_line += block.count(b"\n")
+
+
+def exact_items(block: bytes, order: list[int], first_line: int) -> list[Item]:
+    """A block of whole CSV records, record by record (the landing's parser): loans, and the
+    exact bytes of the records it refuses. Blank lines are no record (as for the landing)."""
+    consumed: list[str] = []
+
+    def tapped(lines: Iterable[str]) -> Iterator[str]:
+        for line in lines:
+            consumed.append(line)
+            yield line
+
+    # surrogateescape: bytes that are not UTF-8 survive the text round trip exactly.
+    lines = io.StringIO(block.decode("utf-8", "surrogateescape"), newline="")
+    items: list[Item] = []
+    for parsed in parse_lines(tapped(lines), order, first_line):
+        text = "".join(consumed)  # the parser reads no further than the end of this record
+        consumed.clear()
+        if isinstance(parsed, Record):
+            items.append(dict(zip(RAW_COLUMNS, parsed.values, strict=True)))
+        else:
+            items.append(Ragged(parsed.line_number, record_bytes(text), parsed.reason))
+    return items
+
+
+def record_bytes(text: str) -> bytes:
+    """A record's own bytes: the blank lines the parser skipped before it and its line end left out."""
+    text = text.lstrip("\r\n")
+    text = text[:-2] if text.endswith("\r\n") else text[:-1] if text.endswith(("\n", "\r")) else text
+    return text.encode("utf-8", "surrogateescape")
 
 
 def _nan_as_null(column: pa.Array) -> pa.Array:
@@ -100,11 +156,30 @@ def _nan_as_null(column: pa.Array) -> pa.Array:
     return pc.if_else(pc.is_nan(column), pa.scalar(None, column.type), column)
 
 
+Headers = list[tuple[str, bytes]]
+
+
 def encode(record: dict[str, Any]) -> tuple[bytes | None, bytes]:
     """(key, value) of one loan's message."""
     key = record.get(KEY_COLUMN)
     value = json.dumps(record, ensure_ascii=False, allow_nan=False, default=str).encode("utf-8")
     return (None if key is None else str(key).encode("utf-8")), value
+
+
+def message_of(item: Item) -> tuple[bytes | None, bytes, Headers | None]:
+    """(key, value, headers) of one record's message: a loan as encode() gives it; a ragged record
+    as its exact bytes, no key (no loan id can be trusted in it), the reason in the headers.
+
+    The one text the stream reserves is its end marker: a ragged record that would read as EOF
+    goes as a JSON object carrying its text, so it is quarantined (missing_key_...) and ends nothing.
+    """
+    if not isinstance(item, Ragged):
+        return (*encode(item), None)
+    headers = [("lendflow-ragged-line", str(item.line_number).encode()), ("lendflow-reason", item.reason.encode())]
+    if not is_eof(item.raw):
+        return None, item.raw, headers
+    wrapped = {"ragged_line": item.raw.decode("utf-8"), "line_number": item.line_number, "reason": item.reason}
+    return None, json.dumps(wrapped).encode("utf-8"), headers
 
 
 def producer_config(settings: Settings) -> dict[str, object]:
@@ -150,15 +225,18 @@ def produce(
             failures.append(str(error))
 
     started = time.monotonic()
-    sent = 0
-    skipped: list[str] = []
+    sent = ragged = 0
+    first_ragged: Ragged | None = None
     with row_progress(f"producing {path.name} -> {topic}", enabled=progress) as advance:
         try:
-            for batch in read_batches(path, skipped=skipped):
-                for record in batch[: None if limit is None else limit - sent]:
-                    key, value = encode(record)
-                    _produce(producer, topic, key, value, on_delivery)
+            for batch in read_batches(path):
+                for item in batch[: None if limit is None else limit - sent]:
+                    key, value, headers = message_of(item)
+                    _produce(producer, topic, key, value, on_delivery, headers=headers)
                     sent += 1
+                    if isinstance(item, Ragged):
+                        ragged += 1
+                        first_ragged = first_ragged or item
                     if rate:
                         _pace(started, sent, rate)
                 advance(len(batch))
@@ -167,8 +245,11 @@ def produce(
         except (pa.ArrowException, OSError, KeyError) as error:
             producer.flush(30)  # what was sent stays sent; no EOF, since the run is not complete
             raise ProducerError(f"{path}: cannot be read as raw loans after {sent:,} messages: {error}") from error
-        if skipped:
-            log.warning("%s: %d lines are not records of 24 fields and were not sent", path.name, len(skipped))
+        if first_ragged is not None:
+            log.warning(
+                "%s: %d records are not loans (the first, line %d: %s); sent as they are, for dbt to quarantine",
+                path.name, ragged, first_ragged.line_number, first_ragged.reason,
+            )  # fmt: skip
         # Every loan is acknowledged before the first EOF goes out: a consumer that sees an EOF
         # (and stops on "the other partitions are read to their end") can then miss nothing, even
         # when a broker restart holds some partitions' deliveries back in retries.
@@ -178,7 +259,7 @@ def produce(
             for partition in range(partitions):
                 _produce(producer, topic, None, EOF, on_delivery, partition=partition)
             _deliver_all(producer, topic, failures, "EOF markers")
-    report = ProduceReport(topic, sent, partitions if send_eof else 0, time.monotonic() - started)
+    report = ProduceReport(topic, sent, partitions if send_eof else 0, time.monotonic() - started, ragged)
     log.info(report.summary())
     return report
 

@@ -22,7 +22,7 @@ from lendflow.services.kafka import ensure_topic
 from lendflow.settings import Settings
 from streaming.consumer import consume
 from streaming.producer import produce
-from tests.fixtures.bad_inputs import message_cases
+from tests.fixtures.bad_inputs import GOOD, HEADER, message_cases
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
 
@@ -140,6 +140,40 @@ def test_bad_messages_are_landed_byte_for_byte(services: Settings) -> None:
         assert landed_value == case.value, case.name
         if value_bytes is not None:  # the text column still holds something readable
             assert "\x00" not in value
+
+
+def test_ragged_lines_are_sent_and_landed_as_they_are(services: Settings, tmp_path: Path) -> None:
+    """One message per record of the file, ragged ones too: each lands byte for byte, once."""
+    lines = [
+        GOOD,
+        b"a,b",  # too few fields
+        GOOD + b",extra",  # too many
+        GOOD.replace(b"Teacher", b"Teach\xe9r"),  # not UTF-8
+        GOOD.replace(b'"Teacher"', b'"Teach"er'),  # text after a closing quote
+        GOOD.replace(b'" 36 months"', b'" 60 months"'),
+        b"EOF",  # reads as the stream's end marker: must end nothing
+        GOOD.replace(b"Teacher", b"Tea\x00cher"),  # NUL
+    ]
+    path = tmp_path / "ragged.csv"
+    path.write_bytes(b"\n".join([HEADER, *lines]) + b"\n")
+    topic = _topic("ragged")
+    sent = produce(path, services, topic, progress=False)
+    assert (sent.messages, sent.loans, sent.ragged) == (len(lines), 2, 6)
+
+    report = consume(services, topic, group=f"g-{topic}", progress=False)
+    assert report.stopped_by == "eof"
+    assert report.landed == len(lines) + sent.eof_markers
+    events = _events(services, topic)
+    assert len(events) == len({(p, o) for p, o, *_ in events}) == len(lines) + sent.eof_markers
+    landed = [value_bytes if value_bytes is not None else value.encode() for *_, value, value_bytes in events]
+    assert landed.count(b"EOF") == sent.eof_markers
+    ragged = [v for v in landed if not v.startswith(b'{"Customer Id"')]
+    assert sorted(ragged) == sorted(
+        [b"a,b", lines[2], lines[3], lines[4], lines[7], b'{"ragged_line": "EOF", "line_number": 8, '
+         b'"reason": "expected 24 fields, found 1"}', *[b"EOF"] * sent.eof_markers]
+    )  # fmt: skip
+    loans = [json.loads(v) for v in landed if v.startswith(b'{"Customer Id"')]
+    assert sorted(loan["Term"] for loan in loans) == [" 36 months", " 60 months"]
 
 
 def _cli_env(settings: Settings) -> dict[str, str]:
