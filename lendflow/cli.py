@@ -87,9 +87,11 @@ def down(service: Services = None) -> None:
 
 @app.command()
 def status(
-    dsn: Annotated[bool, typer.Option("--dsn", help='Print only the PostgreSQL DSN (for psql "$(...)").')] = False,
+    dsn: Annotated[
+        bool, typer.Option("--dsn", help='Print only the PostgreSQL DSN, password included (for psql "$(...)").')
+    ] = False,
 ) -> None:
-    """Show each service: running or not, and its address (the PostgreSQL DSN among them)."""
+    """Show each service: running or not, and its address (the PostgreSQL DSN among them, password masked)."""
     from lendflow.services import local
 
     settings = config.load()

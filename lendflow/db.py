@@ -5,6 +5,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from lendflow.redact import masked_dsn
 from lendflow.settings import Settings
 
 
@@ -15,22 +16,9 @@ def connect(settings: Settings, *, autocommit: bool = False, role: str | None = 
         return psycopg.connect(dsn, autocommit=autocommit, connect_timeout=10)
     except psycopg.OperationalError as error:
         raise psycopg.OperationalError(
-            f"cannot reach PostgreSQL at {_masked(dsn)}: {error}. "
+            f"cannot reach PostgreSQL at {masked_dsn(dsn)}: {error}. "
             "Is it running? Try `lendflow up` or `lendflow status`."
         ) from error
-
-
-def _masked(dsn: str) -> str:
-    """The DSN with its password hidden, for messages and logs."""
-    if "@" not in dsn or "://" not in dsn:
-        return dsn
-    scheme, rest = dsn.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    user = credentials.split(":", 1)[0]
-    return f"{scheme}://{user}:***@{host}"
-
-
-masked_dsn = _masked
 
 
 def ensure_schema(conn: psycopg.Connection, name: str) -> None:

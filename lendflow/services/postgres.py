@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from lendflow.redact import masked_dsn
 from lendflow.services import roles
 from lendflow.services.base import ServiceError, ServiceStatus, port_is_open, tail, wait_until
 from lendflow.settings import LOCAL_HOST, LOCAL_PG_USER, Settings
@@ -224,14 +225,17 @@ def stop(settings: Settings) -> None:
 
 
 def status(settings: Settings) -> ServiceStatus:
+    # The address is shown (`lendflow status`, `lendflow up`): never with the password in it;
+    # `lendflow status --dsn` is the one way to print the whole DSN.
+    address = masked_dsn(settings.pg_dsn)
     if not settings.pg_is_local:
-        return ServiceStatus("postgres", _can_connect(settings.pg_dsn), settings.pg_dsn, external=True)
+        return ServiceStatus("postgres", _can_connect(settings.pg_dsn), address, external=True)
     try:
         bindir = find_bindir()
     except ServiceError as error:
-        return ServiceStatus("postgres", False, settings.pg_dsn, detail=str(error))
+        return ServiceStatus("postgres", False, address, detail=str(error))
     data = data_dir(settings)
-    return ServiceStatus("postgres", _pg_ctl_status(bindir, data), settings.pg_dsn, detail=f"data: {data}")
+    return ServiceStatus("postgres", _pg_ctl_status(bindir, data), address, detail=f"data: {data}")
 
 
 def _can_connect(dsn: str) -> bool:
