@@ -36,7 +36,7 @@ pytestmark = pytest.mark.postgres
 
 TOPIC = "loans_warehouse_test"
 UPDATED_AMOUNT = 12_345.0
-DIRTY_LOAN_IDS = {"negative_amount": 990_001, "unknown_addr_state": 990_002, "non_numeric_annual_inc": 990_003,
+DIRTY_LOAN_IDS = {"loan_amount_out_of_range": 990_001, "unknown_addr_state": 990_002, "non_numeric_annual_inc": 990_003,
                   "unparseable_issue_date": 990_004}  # fmt: skip
 
 

@@ -1,5 +1,6 @@
 {#- Parse an issue date written '%d %B %Y' ('14 August 2014'); null when it is not one
-    (wrong shape, unknown month, or a day the month does not have). -#}
+    (wrong shape, unknown month, a day the month does not have, or a year outside the
+    declared issue_year range). -#}
 {% macro try_parse_long_date(expr) -%}
     {{ return(adapter.dispatch('try_parse_long_date', 'lendflow')(expr)) }}
 {%- endmacro %}
@@ -16,6 +17,9 @@
                 'September', 'October', 'November', 'December'
             )
             then case
+                when cast(split_part({{ expr }}, ' ', 3) as integer) not between
+                    {{ var('value_ranges')['issue_year']['min'] }} and {{ var('value_ranges')['issue_year']['max'] }}
+                    then null
                 when cast(split_part({{ expr }}, ' ', 1) as integer) between 1 and
                     case initcap(split_part({{ expr }}, ' ', 2))
                         when 'February' then

@@ -5,10 +5,13 @@
 
 {#- '14 August 2014' -> date. The shape is checked first, as on PostgreSQL; Spark's parser
     is case-insensitive and, with timeParserPolicy CORRECTED (profiles.yml), gives null for
-    a day the month does not have ('31 February 2014') instead of rolling it over. -#}
+    a day the month does not have ('31 February 2014') instead of rolling it over. A year
+    outside the declared issue_year range is no date either, on both engines. -#}
 {% macro spark__try_parse_long_date(expr) -%}
     case
-        when {{ expr }} rlike '(?i)^[0-9]{1,2} (january|february|march|april|may|june|july|august|september|october|november|december) [0-9]{4}$'
+        when {{ expr }} rlike '(?i)^[0-9]{1,2} (january|february|march|april|may|june|july|august|september|october|november|december) [0-9]{4}\\z'
+            and cast(substring_index({{ expr }}, ' ', -1) as int) between {{ var('value_ranges')['issue_year']['min'] }}
+                and {{ var('value_ranges')['issue_year']['max'] }}
             then to_date({{ expr }}, 'd MMMM yyyy')
     end
 {%- endmacro %}
@@ -17,20 +20,26 @@
     datediff({{ end_date }}, {{ start_date }})
 {%- endmacro %}
 
-{#- The same regular expressions as PostgreSQL's (backslashes doubled: Spark string literals
-    unescape them), so exactly the same texts count as numbers on both engines. -#}
+{#- The same grammar as PostgreSQL's, anchored with \\z: Java's $ also matches before a final
+    line break, so '12\n' would be a number here and not there. Java's parser gives the
+    double nearest to the text, +-Infinity past the largest and 0 below the smallest, as
+    default__try_cast_double decides them. -#}
 {% macro spark__try_cast_double(expr) -%}
     case
-        when {{ expr }} rlike '^\\s*[-+]?([0-9]+(\\.[0-9]*)?|\\.[0-9]+)([eE][-+]?[0-9]+)?\\s*$'
-            then cast(trim({{ expr }}) as double)
+        when {{ expr }} rlike '{{ number_grammar() }}\\z' and length({{ expr }}) <= {{ var('max_text_length') }}
+            then cast({{ expr }} as double)
     end
 {%- endmacro %}
 
 {% macro spark__try_cast_bigint(expr) -%}
     case
-        when {{ expr }} rlike '^\\s*[-+]?[0-9]{1,18}(\\.0*)?\\s*$'
-            then cast(cast(trim({{ expr }}) as decimal(38, 0)) as bigint)
+        when {{ expr }} rlike '^[-+]?[0-9]{1,18}([.]0*)?\\z' and length({{ expr }}) <= 40
+            then cast(split_part({{ expr }}, '.', 1) as bigint)
     end
+{%- endmacro %}
+
+{% macro spark__try_cast_boolean(expr) -%}
+    {{ default__try_cast_boolean(expr) }}
 {%- endmacro %}
 
 {#- Spark's own cast writes Java's Double.toString ('-14000.0', '1.0E7'), which on Java 17

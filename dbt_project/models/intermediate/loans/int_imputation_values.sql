@@ -49,6 +49,23 @@ mean_rate_by_grade as (
 
 ),
 
+-- group '*' (every loan): the fallback for a group that had no value to fit, e.g. a grade
+-- whose loans all lack a rate, or one first seen after the fit
+mean_rate_overall as (
+
+    select
+        'int_rate' as column_name,
+        'letter_grade' as group_column,
+        '*' as group_value,
+        cast(null as {{ text }}) as text_value,
+        avg(int_rate) as number_value
+
+    from int_loans_banded
+    where int_rate is not null
+    having count(*) > 0
+
+),
+
 emp_length_counts as (
 
     select
@@ -60,6 +77,24 @@ emp_length_counts as (
     from int_loans_banded
     where emp_length is not null
     group by income_band, emp_length
+
+),
+
+emp_length_overall as (
+
+    select
+        'emp_length' as column_name,
+        'income_band' as group_column,
+        '*' as group_value,
+        emp_length as text_value,
+        cast(null as {{ dbt.type_float() }}) as number_value
+
+    from int_loans_banded
+    where emp_length is not null
+    group by emp_length
+    -- the mode; ties broken by the text
+    order by count(*) desc, emp_length
+    limit 1
 
 ),
 
@@ -108,7 +143,11 @@ fitted as (
 
     select * from mean_rate_by_grade
     union all
+    select * from mean_rate_overall
+    union all
     select * from mode_emp_length_by_band
+    union all
+    select * from emp_length_overall
     union all
     select * from constants
     union all

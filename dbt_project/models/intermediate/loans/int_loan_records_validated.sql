@@ -41,6 +41,18 @@ state_names as (
 
 ),
 
+purposes as (
+
+    select * from {{ ref('purposes') }}
+
+),
+
+emp_lengths as (
+
+    select * from {{ ref('emp_lengths') }}
+
+),
+
 {%- set loan_columns = [
     'loan_id', 'customer_id', 'emp_title', 'emp_title_raw', 'emp_length', 'home_ownership',
     'annual_inc', 'annual_inc_joint', 'verification_status', 'zip_code', 'addr_state',
@@ -123,14 +135,21 @@ final as (
     select
         unioned.*,
         {{ run_timestamp() }} as dbt_loaded_at,
+        -- categories a seed lists: a value it does not know could not be encoded
         case
             when unioned.loan_problem is not null then unioned.loan_problem
             when state_names.state_code is null then 'unknown_addr_state'
+            when purposes.purpose is null then 'unknown_purpose'
+            when unioned.emp_length is not null and emp_lengths.emp_length is null then 'unknown_emp_length'
         end as quarantine_reason
 
     from unioned
     left join state_names
         on unioned.addr_state = state_names.state_code
+    left join purposes
+        on unioned.purpose = purposes.purpose
+    left join emp_lengths
+        on unioned.emp_length = emp_lengths.emp_length
 
 )
 

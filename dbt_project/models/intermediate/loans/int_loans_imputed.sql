@@ -56,7 +56,8 @@ final as (
         int_loans_banded.emp_title is null as emp_title_was_imputed,
         case
             when int_loans_banded.emp_length is not null then int_loans_banded.emp_length
-            when policy.emp_length_method = 'mode_within_group' then emp_length_fill.text_value
+            when policy.emp_length_method = 'mode_within_group'
+                then coalesce(emp_length_fill.text_value, emp_length_fallback.text_value)
         end as emp_length_imputed,
         int_loans_banded.emp_length is null as emp_length_was_imputed,
         case
@@ -68,7 +69,8 @@ final as (
             as annual_inc_joint_was_imputed,
         case
             when int_loans_banded.int_rate is not null then int_loans_banded.int_rate
-            when policy.int_rate_method = 'mean_within_group' then int_rate_fill.number_value
+            when policy.int_rate_method = 'mean_within_group'
+                then coalesce(int_rate_fill.number_value, int_rate_fallback.number_value)
         end as int_rate_imputed,
         int_loans_banded.int_rate is null as int_rate_was_imputed,
         case
@@ -86,6 +88,13 @@ final as (
     left join int_imputation_values as emp_length_fill
         on emp_length_fill.column_name = 'emp_length'
         and int_loans_banded.income_band = emp_length_fill.group_value
+    -- group '*': every loan, for a group that had nothing to fit
+    left join int_imputation_values as int_rate_fallback
+        on int_rate_fallback.column_name = 'int_rate'
+        and int_rate_fallback.group_value = '*'
+    left join int_imputation_values as emp_length_fallback
+        on emp_length_fallback.column_name = 'emp_length'
+        and emp_length_fallback.group_value = '*'
     left join int_imputation_values as description_fill
         on description_fill.column_name = 'description'
         and int_loans_banded.purpose = description_fill.group_value
