@@ -14,7 +14,7 @@ import json
 import re
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import jsonschema
 import pytest
@@ -26,6 +26,8 @@ from lendflow.dbt import dbt_env
 from lendflow.settings import REPO_ROOT, ROLES
 
 COMPOSE_FILE = REPO_ROOT / "docker-compose.yml"
+# Publishes what the stack keeps inside by default (`-f docker-compose.yml -f` this one).
+EXPOSE_FILE = REPO_ROOT / "docker-compose.expose.yml"
 ENV_EXAMPLE = REPO_ROOT / ".env.example"
 SCHEMA_FILE = REPO_ROOT / "tests" / "fixtures" / "compose-spec.json"
 
@@ -55,6 +57,10 @@ OFFICIAL_IMAGES = {
     "spark-thrift": "apache/spark:",
 }
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|_KEY$|EMAIL$|ADMIN_USER$")
+# Neither asks who connects: the containers reach them by name, the host only when asked.
+UNAUTHENTICATED = {"kafka", "spark-thrift"}
+LOCALHOST = "127.0.0.1"
+ALL_INTERFACES = "0.0.0.0"  # what Docker binds a published port to when no address is given
 
 
 # --- interpolation, as compose does it --------------------------------------------------
@@ -110,6 +116,17 @@ def interpolated(node: Any, env: Mapping[str, str]) -> Any:
     return node
 
 
+def merged(base: Any, override: Any) -> Any:
+    """`docker compose -f base -f override`: mappings merge key by key, sequences (ports) add up."""
+    if isinstance(base, dict) and isinstance(override, dict):
+        return {key: merged(base[key], value) if key in base else value for key, value in override.items()} | {
+            key: value for key, value in base.items() if key not in override
+        }
+    if isinstance(base, list) and isinstance(override, list):
+        return base + override
+    return override
+
+
 def read_env_file(path: Path) -> dict[str, str]:
     pairs = {}
     for line in path.read_text().splitlines():
@@ -131,6 +148,11 @@ def raw() -> dict[str, Any]:
 
 
 @pytest.fixture(scope="module")
+def raw_expose() -> dict[str, Any]:
+    return yaml.safe_load(EXPOSE_FILE.read_text())
+
+
+@pytest.fixture(scope="module")
 def env_example() -> dict[str, str]:
     return read_env_file(ENV_EXAMPLE)
 
@@ -145,6 +167,13 @@ def defaults_only(raw: dict[str, Any], env_example: dict[str, str]) -> dict[str,
     """Interpolated with the secrets alone: what compose's own defaults are."""
     secrets_only = {name: value for name, value in filled(env_example).items() if SECRET_NAME.search(name)}
     return interpolated(raw, secrets_only)
+
+
+@pytest.fixture(scope="module")
+def exposed_defaults(raw: dict[str, Any], raw_expose: dict[str, Any], env_example: dict[str, str]) -> dict[str, Any]:
+    """The stack with docker-compose.expose.yml, on compose's own defaults."""
+    secrets_only = {name: value for name, value in filled(env_example).items() if SECRET_NAME.search(name)}
+    return interpolated(merged(raw, raw_expose), secrets_only)
 
 
 @pytest.fixture()
@@ -164,11 +193,40 @@ def environment(service: Mapping[str, Any]) -> dict[str, str]:
     return {key: str(value) for key, value in env.items()}
 
 
+class Binding(NamedTuple):
+    host_ip: str
+    published: str | None  # None: a port Docker picks
+    target: str
+
+
+def port_binding(entry: str | int | Mapping[str, Any]) -> Binding:
+    """One entry of `ports:`, in the short syntax ([HOST:][PUBLISHED:]TARGET[/PROTOCOL], an
+    IPv6 host in brackets) or the long one (target, published, host_ip)."""
+    if isinstance(entry, Mapping):
+        published = entry.get("published")
+        host = str(entry.get("host_ip", ALL_INTERFACES))
+        return Binding(host, None if published is None else str(published), str(entry["target"]))
+    text = str(entry).split("/", 1)[0]
+    host = ALL_INTERFACES
+    if text.startswith("["):
+        host, _, text = text[1:].partition("]:")
+        published, _, target = text.rpartition(":")
+        return Binding(host, published or None, target)
+    parts = text.rsplit(":", 2)
+    if len(parts) == 3:
+        host = parts.pop(0)
+    target = parts.pop()
+    return Binding(host, parts[0] if parts else None, target)
+
+
+def port_bindings(service: Mapping[str, Any]) -> list[Binding]:
+    return [port_binding(entry) for entry in service.get("ports", [])]
+
+
 def published(service: Mapping[str, Any], container_port: int) -> int:
-    for mapping in service.get("ports", []):
-        host, _, target = str(mapping).rpartition(":")
-        if int(target) == container_port:
-            return int(host)
+    for binding in port_bindings(service):
+        if int(binding.target) == container_port and binding.published:
+            return int(binding.published)
     raise AssertionError(f"container port {container_port} is not published")
 
 
@@ -181,6 +239,11 @@ def compose_validator(schema: dict[str, Any]) -> jsonschema.protocols.Validator:
 def test_the_compose_file_validates_against_the_compose_specification(compose: dict[str, Any]) -> None:
     schema = json.loads(SCHEMA_FILE.read_text())
     compose_validator(schema).validate(compose)
+
+
+def test_the_stack_with_its_expose_file_validates_too(exposed_defaults: dict[str, Any]) -> None:
+    compose_validator(json.loads(SCHEMA_FILE.read_text())).validate(exposed_defaults)
+    assert set(exposed_defaults["services"]) == STACK
 
 
 def test_the_schema_check_can_fail(compose: dict[str, Any]) -> None:
@@ -243,11 +306,15 @@ def test_state_lives_in_named_volumes(compose: dict[str, Any]) -> None:
 
 # --- it agrees with settings.py and profiles.yml ---------------------------------------
 def test_published_ports_are_the_local_stacks(
-    defaults_only: dict[str, Any], default_settings: config.Settings, env_example: dict[str, str]
+    defaults_only: dict[str, Any],
+    exposed_defaults: dict[str, Any],
+    default_settings: config.Settings,
+    env_example: dict[str, str],
 ) -> None:
+    exposed = exposed_defaults
     services = defaults_only["services"]
     assert published(services["postgres"], 5432) == default_settings.pg_port
-    assert published(services["kafka"], 19092) == default_settings.kafka_port
+    assert published(exposed["services"]["kafka"], 19092) == default_settings.kafka_port
     assert published(services["dashboard"], 8050) == default_settings.dashboard_port
     assert published(services["airflow-apiserver"], 8080) == default_settings.airflow_port
     # .env.example shows the same defaults compose and settings.py have.
@@ -386,10 +453,67 @@ def test_role_dsns_name_the_roles_the_bootstrap_creates(compose: dict[str, Any])
         assert conninfo_to_dict(env[f"LENDFLOW_{role.upper()}_DSN"])["user"] == f"lendflow_{role}"
 
 
+# --- exposure: what listens on the host ---------------------------------------------------------
+@pytest.mark.parametrize(
+    ("entry", "binding"),
+    [
+        ("8080:80", Binding(ALL_INTERFACES, "8080", "80")),
+        ("80", Binding(ALL_INTERFACES, None, "80")),
+        ("127.0.0.1:8080:80/udp", Binding(LOCALHOST, "8080", "80")),
+        ("[::1]:8080:80", Binding("::1", "8080", "80")),
+        ("::1:8080:80", Binding("::1", "8080", "80")),
+        ("0.0.0.0:9000-9001:9000-9001", Binding(ALL_INTERFACES, "9000-9001", "9000-9001")),
+        ({"target": 80, "published": "8080"}, Binding(ALL_INTERFACES, "8080", "80")),
+        ({"target": 80, "published": 8080, "host_ip": LOCALHOST}, Binding(LOCALHOST, "8080", "80")),
+        ({"target": 80}, Binding(ALL_INTERFACES, None, "80")),
+    ],
+)
+def test_port_entries_are_read_in_both_syntaxes(entry: str | dict[str, Any], binding: Binding) -> None:
+    assert port_binding(entry) == binding
+
+
+def test_every_published_port_listens_on_localhost_only_by_default(
+    defaults_only: dict[str, Any], compose: dict[str, Any], exposed_defaults: dict[str, Any]
+) -> None:
+    for stack in (defaults_only, compose, exposed_defaults):
+        wider = [
+            (name, binding)
+            for name, service in stack["services"].items()
+            for binding in port_bindings(service)
+            if binding.host_ip != LOCALHOST
+        ]
+        assert wider == []
+    published_services = {name for name, service in defaults_only["services"].items() if service.get("ports")}
+    assert published_services == {"postgres", "airflow-apiserver", "dashboard", "pgadmin", "spark-master"}
+
+
+def test_kafka_and_the_thrift_server_are_published_only_when_asked(
+    defaults_only: dict[str, Any], exposed_defaults: dict[str, Any], default_settings: config.Settings
+) -> None:
+    for name in UNAUTHENTICATED:
+        assert not defaults_only["services"][name].get("ports"), name
+    exposed = exposed_defaults["services"]
+    assert port_bindings(exposed["kafka"]) == [Binding(LOCALHOST, str(default_settings.kafka_port), "19092")]
+    assert port_bindings(exposed["spark-thrift"]) == [Binding(LOCALHOST, "10000", "10000")]
+    # The expose file adds ports and nothing else.
+    assert {name: set(service) for name, service in yaml.safe_load(EXPOSE_FILE.read_text())["services"].items()} == {
+        name: {"ports"} for name in UNAUTHENTICATED
+    }
+
+
+def test_the_bind_address_is_one_setting_for_every_port(
+    raw: dict[str, Any], raw_expose: dict[str, Any], env_example: dict[str, str]
+) -> None:
+    assert env_example["LENDFLOW_BIND_ADDRESS"] == LOCALHOST
+    opened = interpolated(merged(raw, raw_expose), filled(env_example) | {"LENDFLOW_BIND_ADDRESS": ALL_INTERFACES})
+    hosts = {b.host_ip for service in opened["services"].values() for b in port_bindings(service)}
+    assert hosts == {ALL_INTERFACES}
+
+
 # --- secrets and least privilege ----------------------------------------------------------------
 def test_secrets_have_no_defaults_and_must_be_set(raw: dict[str, Any], env_example: dict[str, str]) -> None:
-    text = COMPOSE_FILE.read_text()
-    used = referenced_variables(raw)
+    text = COMPOSE_FILE.read_text() + EXPOSE_FILE.read_text()
+    used = referenced_variables(raw) | referenced_variables(yaml.safe_load(EXPOSE_FILE.read_text()))
     assert used == set(env_example), "every variable compose reads is in .env.example, and no other"
     secrets = {name for name in used if SECRET_NAME.search(name)}
     assert {"LENDFLOW_PG_PASSWORD", "AIRFLOW_ADMIN_PASSWORD", "PGADMIN_PASSWORD", "PGADMIN_EMAIL"} <= secrets
