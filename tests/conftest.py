@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 TEST_DB = "lendflow_test"
 os.environ.setdefault("LENDFLOW_PG_DB", TEST_DB)
@@ -97,3 +98,10 @@ def dbt_manifest(settings: Settings) -> Path:
     from orchestration.runner import compile_manifest
 
     return compile_manifest(settings, "postgres")
+
+
+# Property-based tests draw from a fixed seed unless asked otherwise, so a CI run repeats
+# exactly: HYPOTHESIS_PROFILE=explore draws new examples (and keeps failures in .hypothesis/).
+hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
+hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
