@@ -8,6 +8,10 @@ How exactly-once holds through any crash:
 
 A crash before 1 commits loses nothing (the offsets were not committed: Kafka redelivers);
 a crash between 1 and 2 redelivers messages already landed, and the unique key drops them.
+When the database connection is lost (PostgreSQL crashed or restarted), the consumer keeps
+its place: the batch is landed again on a new connection, retried for a while (tenacity),
+and its offsets wait for that commit; a commit that reached the server before the loss is
+merged through the same unique key.
 
 Values are kept exactly as they arrived: ``message_value`` holds the text when the bytes are
 valid UTF-8 without NUL (PostgreSQL text cannot hold anything else); otherwise it holds a
@@ -38,6 +42,7 @@ from types import FrameType
 
 import psycopg
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow.progress import row_progress
@@ -61,6 +66,9 @@ def default_group(settings: Settings) -> str:
 
 
 DEFAULT_BATCH = 10_000
+# How long a lost database connection is retried before the consumer gives up. Kept below
+# librdkafka's max.poll.interval.ms (300 s): the loop does not poll while a batch waits.
+RECONNECT_SECONDS = 120.0
 
 _COLUMNS = (
     "topic, kafka_partition, kafka_offset, message_key, message_key_bytes, message_value, message_value_bytes,"
@@ -91,7 +99,8 @@ class ConsumerError(RuntimeError):
 class ConsumeReport:
     topic: str
     messages: int = 0  # read from Kafka, this run (EOF markers included)
-    landed: int = 0  # new rows in raw.loan_events (redelivered ones are not counted)
+    landed: int = 0  # new rows in raw.loan_events (redelivered ones, and a batch whose commit
+    # reached the server just before the connection was lost, are not counted)
     batches: int = 0
     eof_partitions: set[int] = field(default_factory=set)
     stopped_by: str = ""  # "eof", "signal", "idle", "max-messages"
@@ -117,6 +126,17 @@ def as_text(data: bytes | None) -> tuple[str | None, bytes | None]:
     if "\x00" in text:
         return text.replace("\x00", "\\x00"), data
     return text, None
+
+
+def connection_lost(error: BaseException) -> bool:
+    """The connection failed, not the batch: no server answer at all (refused, closed, or a
+    refused login, which libpq reports without a code: the same DSN connected at the start, so
+    a refusal now means the server is starting or stopping), a connection exception (08...),
+    or the server shutting down or not yet accepting connections (57P01-57P03)."""
+    if not isinstance(error, psycopg.OperationalError):
+        return False
+    state = error.sqlstate or ""
+    return state == "" or state.startswith(("08", "57P"))
 
 
 def is_eof(value: bytes | None) -> bool:
@@ -243,6 +263,52 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
             signal.signal(sig, old)
 
 
+class EventWriter:
+    """Lands batches through one connection, opened anew when it is lost (see the module's docstring)."""
+
+    def __init__(self, dsn: str, reconnect_for: float = RECONNECT_SECONDS) -> None:
+        self._dsn = dsn
+        self._reconnect_for = reconnect_for
+        self._conn: psycopg.Connection | None = None
+
+    def land(self, rows: bytes, count: int) -> int:
+        """Land a batch (COPY rows of `count` messages); the number of new rows."""
+        retrying = Retrying(
+            retry=retry_if_exception(connection_lost),
+            wait=wait_exponential(multiplier=0.25, max=5),
+            stop=stop_after_delay(self._reconnect_for),
+            before_sleep=_log_reconnect,
+            reraise=True,
+        )
+        return retrying(self._land_once, rows, count)
+
+    def _land_once(self, rows: bytes, count: int) -> int:
+        if self._conn is None:
+            self._conn = psycopg.connect(self._dsn, connect_timeout=10)
+        try:
+            return _land_batch(self._conn, rows, count)
+        except psycopg.Error as error:
+            if connection_lost(error):
+                self.close()  # whatever the old session held is gone with it: start afresh
+            raise
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
+
+
+def _log_reconnect(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    count = state.args[1] if len(state.args) > 1 else "?"
+    log.warning(
+        "PostgreSQL connection lost while landing a batch of %s messages (%s): reconnecting in %.1f s"
+        " (attempt %d); its offsets stay uncommitted until it lands",
+        count, " ".join(str(error).split()) or type(error).__name__,
+        state.next_action.sleep if state.next_action else 0.0, state.attempt_number,
+    )  # fmt: skip
+
+
 def consume(
     settings: Settings,
     topic: str | None = None,
@@ -255,12 +321,14 @@ def consume(
     dsn: str | None = None,
     progress: bool = True,
     stop: threading.Event | None = None,
+    reconnect_for: float = RECONNECT_SECONDS,
 ) -> ConsumeReport:
     """Land the topic into raw.loan_events until the end of the run (or forever with follow).
 
     group: the Kafka consumer group (default: the warehouse's own, default_group).
     dsn: the connection to land with (default: the loader role's, which may only insert into raw).
     idle_timeout: also stop after this many seconds without a message (None: wait).
+    reconnect_for: how long a lost database connection is retried before giving up.
     """
     topic = topic or settings.kafka_topic
     group = group or default_group(settings)
@@ -286,7 +354,8 @@ def consume(
     last_end_check = started
     # One batch lands in a worker thread while this one polls and encodes the next: the
     # database's time and Python's overlap. Offsets still follow their batch's commit.
-    writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loan-events-writer")
+    worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="loan-events-writer")
+    events = EventWriter(dsn, reconnect_for)
     in_flight: tuple[Future[int], list[Message]] | None = None
 
     def settle() -> None:
@@ -304,7 +373,6 @@ def consume(
 
     try:
         with (
-            psycopg.connect(dsn, connect_timeout=10) as conn,
             stop_on_signals(stop),
             row_progress(f"consuming {topic}", enabled=progress) as advance,
         ):
@@ -318,7 +386,7 @@ def consume(
                     rows = copy_rows(batch) if batch else b""
                     settle()
                     if batch:
-                        in_flight = (writer.submit(_land_batch, conn, rows, len(batch)), batch)
+                        in_flight = (worker.submit(events.land, rows, len(batch)), batch)
                         read += len(batch)
                         last_message = time.monotonic()
                     if max_messages is not None and read >= max_messages:
@@ -339,7 +407,8 @@ def consume(
                     report.stopped_by = "signal"
                 settle()
             finally:
-                writer.shutdown(wait=True)  # a batch in flight finishes (its offsets stay uncommitted on error)
+                worker.shutdown(wait=True)  # a batch in flight finishes (its offsets stay uncommitted on error)
+                events.close()
     except psycopg.Error as error:
         raise ConsumerError(f"PostgreSQL failed while landing {topic}: {error}") from error
     except KafkaException as error:
@@ -435,7 +504,11 @@ def _land_batch(conn: psycopg.Connection, rows: bytes, count: int) -> int:
         cursor.execute(_MERGE)
         landed = cursor.rowcount
     conn.commit()  # the stage empties itself on commit
-    log.info("batch of %d held %d messages landed before (redelivered): skipped", count, count - landed)
+    log.info(
+        "batch of %d held %d messages landed before (redelivered, or committed just before a lost connection):"
+        " skipped",
+        count, count - landed,
+    )  # fmt: skip
     return landed
 
 
