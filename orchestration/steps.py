@@ -13,6 +13,7 @@ from typing import Any
 
 from lendflow.settings import Settings
 from orchestration.artifacts import describe_inputs, write_json
+from orchestration.quality.scope import RunBatches
 
 log = logging.getLogger(__name__)
 
@@ -91,21 +92,45 @@ IDLE_TIMEOUT_WITHOUT_REPLAY = 15.0
 
 
 def consume_stream(settings: Settings, run_dir: Path, topic: str, idle_timeout: float) -> dict[str, Any]:
-    """Land the topic into raw.loan_events until every partition has said EOF (or went idle)."""
+    """Land the topic into raw.loan_events until every partition has said EOF (or went idle).
+
+    The report names the offsets landed meanwhile (per partition): the run's stream batch,
+    which the raw gate judges.
+    """
     from orchestration.artifacts import read_json
+    from orchestration.quality.scope import landed_offset_ranges
     from streaming.consumer import consume
 
     produced = run_dir / "stream_produced.json"
     replayed = not (produced.is_file() and read_json(produced).get("skipped"))
     if not replayed:
         idle_timeout = min(idle_timeout, IDLE_TIMEOUT_WITHOUT_REPLAY)
+    before = _landed_offsets(settings, topic)
     report = consume(settings, topic, idle_timeout=idle_timeout, progress=False)
     payload = asdict(report)
     payload["eof_partitions"] = sorted(report.eof_partitions)
+    payload["landed_offsets"] = landed_offset_ranges(before, _landed_offsets(settings, topic))
     write_json(run_dir / "stream.json", payload)
     if replayed and report.stopped_by != "eof":
         log.warning("the stream stopped by %s, not EOF: the producer may not have finished", report.stopped_by)
     return payload
+
+
+LANDED_OFFSETS_SQL = "select kafka_partition, max(kafka_offset) from raw.loan_events where topic = {} group by 1"
+
+
+def _landed_offsets(settings: Settings, topic: str) -> dict[int, int]:
+    """The highest offset landed per partition of topic in PostgreSQL's raw.loan_events (read as the loader)."""
+    from psycopg import sql
+
+    from lendflow.db import connect
+
+    with connect(settings, role="loader") as conn:
+        # Two statements: one naming a missing table fails at parse time, whatever guards it.
+        if conn.execute("select to_regclass('raw.loan_events') is null").fetchone() == (True,):
+            return {}
+        rows = conn.execute(sql.SQL(LANDED_OFFSETS_SQL).format(sql.Literal(topic))).fetchall()
+    return {int(partition): int(offset) for partition, offset in rows}
 
 
 # --- the spark target: the same steps on Spark staging (one local Spark session per process) ---
@@ -127,10 +152,23 @@ def spark_stage_batch_files(settings: Settings, run_dir: Path, inputs: list[Path
 def spark_stage_stream(settings: Settings, run_dir: Path, topic: str) -> dict[str, Any]:
     """Land what the topic holds into Spark staging's raw.loan_events (available-now streaming)."""
     from lendflow.services.spark import session
-    from spark_jobs.staging import stage_topic
+    from orchestration.quality.scope import landed_offset_ranges
+    from spark_jobs.staging import ensure_raw_tables, stage_topic
 
-    report = stage_topic(session(settings), settings, topic)
-    payload = {**asdict(report), "rows_landed": report.rows_landed}
+    spark = session(settings)
+    ensure_raw_tables(spark)
+
+    def landed_offsets() -> dict[int, int]:
+        query = LANDED_OFFSETS_SQL.format("'" + topic.replace("'", "") + "'")
+        return {int(row[0]): int(row[1]) for row in spark.sql(query).collect()}
+
+    before = landed_offsets()
+    report = stage_topic(spark, settings, topic)
+    payload = {
+        **asdict(report),
+        "rows_landed": report.rows_landed,
+        "landed_offsets": landed_offset_ranges(before, landed_offsets()),
+    }
     write_json(run_dir / "stream.json", payload)
     return payload
 
@@ -145,17 +183,48 @@ def spark_python_steps(settings: Settings, run_dir: Path) -> dict[str, Any]:
     return {"summary": report.summary()}
 
 
+def run_batches(run_dir: Path) -> RunBatches:
+    """The batches this run landed, from its reports (a report missing: nothing of that kind)."""
+    from orchestration.artifacts import read_json
+    from orchestration.quality.scope import run_batches as from_reports
+
+    landing, stream = run_dir / "landing.json", run_dir / "stream.json"
+    return from_reports(
+        read_json(landing) if landing.is_file() else [], read_json(stream) if stream.is_file() else None
+    )
+
+
 def quality_gate(settings: Settings, run_dir: Path, name: str, target: str, *, with_stream: bool = False) -> str:
-    """Run the named gate ('raw' or 'marts') as GX checkpoints on the target; raises QualityGateFailed."""
+    """Run the named gate ('raw' or 'marts') on this run's batches, as GX checkpoints on the target.
+
+    On PostgreSQL it reads as the gate role (select on raw, intermediate and marts, nothing
+    more). Raises QualityGateFailed for what no row rule absorbs (suites.py: the gate policy).
+    """
     from orchestration.quality.checkpoints import run_checkpoint
+    from orchestration.quality.scope import batch_quarantines, quarantine_counts_query
     from orchestration.quality.suites import marts_suites, raw_suites
 
-    suites = raw_suites(with_stream) if name == "raw" else marts_suites()
+    batches = run_batches(run_dir)
+    spark = None
     if target == "spark":
         from lendflow.services.spark import session
 
-        return str(run_checkpoint(name, suites, run_dir, spark=session(settings)))
-    return str(run_checkpoint(name, suites, run_dir, dsn=settings.pg_dsn))
+        spark = session(settings)
+    if name == "raw":
+        suites = raw_suites(batches, with_stream)
+    else:
+        query = quarantine_counts_query(batches)
+        if spark is not None:
+            counts = [tuple(row) for row in spark.sql(query).collect()]
+        else:
+            from lendflow.db import connect
+
+            with connect(settings, role="gate") as conn:
+                counts = conn.execute(query).fetchall()  # type: ignore[arg-type]  # built from checked values
+        suites = marts_suites(batch_quarantines(batches, counts), settings.max_quarantined_share)
+    if spark is not None:
+        return str(run_checkpoint(name, suites, run_dir, spark=spark))
+    return str(run_checkpoint(name, suites, run_dir, dsn=settings.role_dsn("gate")))
 
 
 def python_steps(settings: Settings, run_dir: Path) -> dict[str, Any]:

@@ -4,6 +4,9 @@ Each run keeps its own GX project in the run folder (``<run>/gx``): the suites, 
 validation results and the Data Docs site (``<run>/gx/uncommitted/data_docs/local_site``).
 The connection string reaches GX as a ``${...}`` reference to an environment variable, so
 no password is written into the run folder.
+
+Only failed expectations of severity "critical" fail the gate; the others ("warning": what
+dbt's row rules quarantine) are reported in the log, the results file and the Data Docs.
 """
 
 from __future__ import annotations
@@ -21,6 +24,7 @@ log = logging.getLogger(__name__)
 
 DSN_ENV = "LENDFLOW_GX_PG_DSN"
 SAMPLE_SIZE = 10
+FATAL = "critical"
 
 
 class QualityGateFailed(RuntimeError):
@@ -36,6 +40,11 @@ class Failure:
     element_count: int | None
     sample: list[Any]
     error: str | None
+    severity: str = FATAL
+
+    @property
+    def fatal(self) -> bool:
+        return self.severity == FATAL
 
     def describe(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self.kwargs.items() if k not in {"batch_id", "result_format"})
@@ -67,11 +76,19 @@ def failures_from_result(suite_name: str, results: list[dict[str, Any]]) -> list
                 kwargs=dict(config.get("kwargs") or {}),
                 unexpected_count=result.get("unexpected_count"),
                 element_count=result.get("element_count"),
-                sample=list(sample)[:SAMPLE_SIZE],
+                sample=[_plain(value) for value in list(sample)[:SAMPLE_SIZE]],
                 error=error,
+                severity=str(config.get("severity") or FATAL),
             )
         )
     return found
+
+
+def _plain(value: Any) -> Any:
+    """A sample value as Python prints it plainly (numpy scalars from pandas batches become numbers)."""
+    if isinstance(value, dict):
+        return {key: _plain(item) for key, item in value.items()}
+    return value.item() if hasattr(value, "item") else value
 
 
 def _error_message(exception: dict[str, Any]) -> str | None:
@@ -84,12 +101,33 @@ def _error_message(exception: dict[str, Any]) -> str | None:
     return None
 
 
+def as_url(dsn: str) -> str:
+    """A libpq DSN as a URL, the only form SQLAlchemy (under GX) reads; key=value DSNs are valid too."""
+    if dsn.startswith(("postgresql://", "postgres://")):
+        return dsn
+    from urllib.parse import quote, urlencode
+
+    from psycopg.conninfo import conninfo_to_dict
+
+    parts = {key: str(value) for key, value in conninfo_to_dict(dsn).items()}
+    user, password = quote(parts.pop("user", ""), safe=""), quote(parts.pop("password", ""), safe="")
+    host, port, dbname = parts.pop("host", ""), parts.pop("port", ""), quote(parts.pop("dbname", ""), safe="")
+    if host.startswith("/"):  # a Unix socket's directory goes in the query, as libpq's URIs allow
+        parts["host"], host = host, ""
+    login = f"{user}:{password}@" if password else (f"{user}@" if user else "")
+    address = f"{host}:{port}" if port else host
+    query = f"?{urlencode(parts)}" if parts else ""
+    return f"postgresql://{login}{address}/{dbname}{query}"
+
+
 def run_checkpoint(name: str, suites: list[Suite], run_dir: Path, *, dsn: str | None = None, spark: Any = None) -> Path:
     """Validate suites, one checkpoint each; write the results and Data Docs under run_dir/gx.
 
     The tables are read from PostgreSQL (dsn) or, for the spark target, from Spark's catalog
     (spark: a SparkSession; each table is validated as a Spark DataFrame).
-    Returns the gate's results file. Raises QualityGateFailed naming every failed expectation.
+    Each suite judges the rows it names (Suite.where, Suite.rows; the whole table otherwise).
+    Returns the gate's results file. Raises QualityGateFailed naming every failed critical
+    expectation; failed warnings are logged and kept in the results and Data Docs.
     """
     import great_expectations as gx
     from great_expectations.checkpoint import UpdateDataDocsAction
@@ -105,19 +143,13 @@ def run_checkpoint(name: str, suites: list[Suite], run_dir: Path, *, dsn: str | 
     else:
         if dsn is None:
             raise ValueError("run_checkpoint needs a PostgreSQL dsn or a SparkSession")
-        os.environ[DSN_ENV] = dsn
+        os.environ[DSN_ENV] = as_url(dsn)
         source = context.data_sources.add_or_update_postgres(name="warehouse", connection_string="${" + DSN_ENV + "}")
+    computed = context.data_sources.add_or_update_pandas(name="computed")
     results: list[dict[str, Any]] = []
     failures: list[Failure] = []
     for suite in suites:
-        batch_parameters: dict[str, Any] = {}
-        if spark is not None:
-            asset = source.add_dataframe_asset(name=suite.relation)
-            batch = asset.add_batch_definition_whole_dataframe(f"{suite.relation} whole table")
-            batch_parameters = {"dataframe": spark.table(suite.relation)}
-        else:
-            asset = source.add_table_asset(name=suite.relation, table_name=suite.table, schema_name=suite.schema)
-            batch = asset.add_batch_definition_whole_table(f"{suite.relation} whole table")
+        batch, batch_parameters = _batch(suite, computed if suite.rows is not None else source, spark)
         gx_suite = context.suites.add_or_update(gx.ExpectationSuite(name=suite.name))
         for expectation in suite.expectations:
             gx_suite.add_expectation(expectation)
@@ -141,14 +173,37 @@ def run_checkpoint(name: str, suites: list[Suite], run_dir: Path, *, dsn: str | 
         for validation in outcome.run_results.values():
             payload = validation.to_json_dict()
             results.append({"suite": suite.name, **payload})
-            failures += failures_from_result(suite.name, payload.get("results", []))
-            if not validation.success and not failures:
-                failures.append(Failure(suite.name, "suite", {}, None, None, [], "failed without detail"))
+            found = failures_from_result(suite.name, payload.get("results", []))
+            if not validation.success and not found:
+                found.append(Failure(suite.name, "suite", {}, None, None, [], "failed without detail"))
+            failures += found
     results_file = run_dir / "gx" / "results" / f"{name}.json"
     results_file.parent.mkdir(parents=True, exist_ok=True)
     results_file.write_text(json.dumps(results, indent=2, default=str))
-    if failures:
-        details = "\n".join(f"  - {failure.describe()}" for failure in failures)
+    for failure in failures:
+        if not failure.fatal:
+            log.warning("quality gate %s reports (%s, not fatal): %s", name, failure.severity, failure.describe())
+    fatal = [failure for failure in failures if failure.fatal]
+    if fatal:
+        details = "\n".join(f"  - {failure.describe()}" for failure in fatal)
         raise QualityGateFailed(f"quality gate {name!r} failed ({results_file}):\n{details}")
     log.info("quality gate %s passed: %s", name, ", ".join(suite.name for suite in suites))
     return results_file
+
+
+def _batch(suite: Suite, source: Any, spark: Any) -> tuple[Any, dict[str, Any]]:
+    """The suite's batch definition on source, and the batch parameters a run of it needs."""
+    label = f"{suite.relation} {'this run' if suite.where else 'whole table'}"
+    if suite.rows is not None:  # computed beforehand: a pandas DataFrame
+        asset = source.add_dataframe_asset(name=suite.name)
+        return asset.add_batch_definition_whole_dataframe(label), {"dataframe": suite.rows}
+    if spark is not None:
+        frame = spark.table(suite.relation)
+        asset = source.add_dataframe_asset(name=suite.relation)
+        batch = asset.add_batch_definition_whole_dataframe(label)
+        return batch, {"dataframe": frame.where(suite.where) if suite.where else frame}
+    if suite.where:
+        query = f"select * from {suite.relation} where {suite.where}"
+        return source.add_query_asset(name=suite.relation, query=query).add_batch_definition_whole_table(label), {}
+    asset = source.add_table_asset(name=suite.relation, table_name=suite.table, schema_name=suite.schema)
+    return asset.add_batch_definition_whole_table(label), {}
