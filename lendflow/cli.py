@@ -150,6 +150,69 @@ def land(
 
 
 @app.command()
+def batches() -> None:
+    """List the landed batch files: rows read, landed, rejected at landing, and quarantined by dbt."""
+    from ingestion.batches import list_batches
+
+    table = Table(title="landed batches (withdraw one with `lendflow withdraw SHA256`)")
+    for column in ("landed at", "sha256", "batch id", "file", "read", "landed", "rejected", "quarantined"):
+        table.add_column(column)
+    for batch in list_batches(config.load()):
+        quarantined = "-" if batch.rows_quarantined is None else f"{batch.rows_quarantined:,}"
+        table.add_row(
+            f"{batch.landed_at:%Y-%m-%d %H:%M:%S}",
+            batch.file_sha256[:12],
+            batch.batch_id,
+            batch.source_file,
+            f"{batch.rows_read:,}",
+            f"{batch.rows_landed:,}",
+            f"{batch.rows_rejected:,}",
+            quarantined,
+        )
+    _print_table(table)
+
+
+@app.command()
+def withdraw(
+    batch: Annotated[str, typer.Argument(help="Batch id, or the file's SHA-256 (a prefix of 8+ digits will do).")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    rebuild: Annotated[
+        bool, typer.Option(help="Then rebuild from what remains (Python steps, dbt build --full-refresh).")
+    ] = True,
+) -> None:
+    """Withdraw a landed batch file, as the warehouse's owner: its rows leave raw.loans, raw.rejected_rows
+    and raw.landed_files in one transaction, then everything built from them goes with a full rebuild."""
+    from ingestion.batches import BatchError, find_batch
+    from ingestion.batches import withdraw as withdraw_batch
+    from lendflow.db import connect
+    from lendflow.dbt import run_dbt
+    from python_steps import run as python_steps
+
+    settings = config.load()
+    try:
+        with connect(settings) as conn:
+            found = find_batch(conn, batch)
+        if not yes:
+            typer.confirm(
+                f"withdraw {found.source_file} (sha256 {found.file_sha256[:12]}, {found.rows_landed:,} rows)?",
+                abort=True,
+            )
+        done = withdraw_batch(settings, batch)
+    except BatchError as error:
+        _fail(str(error))
+    _say(
+        f"withdrew {done.batch.source_file} (batch {done.batch.batch_id}): {done.loans_deleted:,} rows from"
+        f" raw.loans, {done.rejected_deleted:,} from raw.rejected_rows"
+    )
+    if not rebuild:
+        _say("[yellow]the next build must be a full refresh[/yellow]: lendflow dbt build --full-refresh")
+        return
+    python_steps.run(settings)
+    run_dbt(["build", "--full-refresh"], settings)
+    _say("rebuilt: the marts hold nothing of the withdrawn batch")
+
+
+@app.command()
 def produce(
     file: Annotated[Path, typer.Argument(help="A raw CSV or Parquet file of loans.", exists=True, dir_okay=False)],
     topic: Annotated[str | None, typer.Option(help="Kafka topic (default: $LENDFLOW_KAFKA_TOPIC).")] = None,
