@@ -13,14 +13,17 @@ landed + rejected, which the server's row count of each COPY confirms.
 How it keeps up with the database: a CSV file is cut into blocks of whole records (~8 MiB;
 one block in memory at a time), and each block takes one of three paths.
 
-* Plain blocks (nearly all): when every line of a block is one record (no value spans lines,
-  no CR, no blank line, no doubtful quoting), its original bytes go to PostgreSQL's COPY with
-  the row number appended to each line. On the first pass PostgreSQL's own CSV parser is
-  the validator; if it refuses a record (wrong field count, bytes that are not UTF-8), the
-  file is landed again from a savepoint with every block validated here first, so the cost
-  of the second pass falls on dirty files only.
-* Arrow path: Arrow's C++ CSV parser reads (and so validates) the block; plain blocks go on
-  as their bytes, others (values spanning lines, CRLF) are written back by Arrow as CSV.
+* Vetted lines (nearly all blocks): when every line of a block is one record (no value spans
+  lines, no CR, no blank line), suspect_lines() finds, at C speed, the lines PostgreSQL might
+  refuse or read otherwise than Python's csv module (a field count other than 24, bytes that
+  are not UTF-8, a NUL byte, doubtful quoting, a line longer than VALUE_LIMIT). The others go
+  to PostgreSQL's COPY as their original bytes, with the row number appended; only the
+  suspects take the exact path. So a file with 1% bad lines scattered through it lands at
+  nearly the speed of a clean one. PostgreSQL's own CSV parser keeps the last word: should it
+  refuse a record all the same, the file is landed again from a savepoint with every block
+  validated by Arrow or the exact path.
+* Arrow path: Arrow's C++ CSV parser reads (and so validates) a block whose records span
+  lines or end in CRLF; it is written back by Arrow as CSV.
 * Exact path: a block Arrow cannot vouch for — a record with the wrong number of fields,
   bytes that are not UTF-8, a NUL byte, or quoting Arrow would silently repair (``"ab"c``) —
   is read record by record with Python's strict csv module, which rejects each bad record
@@ -28,7 +31,14 @@ one block in memory at a time), and each block takes one of three paths.
 
 All paths give the same values: an empty field, quoted or not, is NULL (Python's csv module
 cannot tell them apart, and few writers mean a difference); whitespace, quotes and newlines
-inside values are kept.
+inside values are kept. They also share one rule for long values (VALUE_LIMIT): a value of up
+to 16 Mi characters lands as it is, a record holding a longer one is rejected.
+
+Parquet: Arrow reads it in batches, renders every value as text, and the rows PostgreSQL
+cannot hold (a NUL byte; a value over VALUE_LIMIT, as for CSV) are rejected. A corrupt file
+(truncated, wrong magic bytes, an unreadable footer or page, a page failing its CRC, a footer
+that promises other rows than its pages hold) is a LandingError naming the file and the fault,
+and its transaction keeps nothing of it.
 """
 
 from __future__ import annotations
@@ -39,7 +49,7 @@ import io
 import logging
 import tempfile
 import uuid
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -61,8 +71,14 @@ from lendflow.settings import Settings
 
 log = logging.getLogger(__name__)
 
-# Free-text fields can be long; the csv module's 128 KiB default would reject them.
-csv.field_size_limit(16 * 1024 * 1024)
+# The one rule for long values, on every path: a value of up to 16 Mi characters lands as it is;
+# a record holding a longer one is rejected with OVERSIZE_REASON. Python's csv module (the exact
+# path) enforces it; the fast paths send every line longer than the limit to the exact path
+# (a shorter line cannot hold a longer value), so a 5 MB description lands and a 20 MB one is
+# rejected whichever path its block takes.
+VALUE_LIMIT = 16 * 1024 * 1024
+OVERSIZE_REASON = "a value longer than 16 MiB (the landing's limit per value)"
+csv.field_size_limit(VALUE_LIMIT)
 
 BLOCK_BYTES = 8 << 20
 # A block never grows past this while waiting for a closing quote: an unterminated quote
@@ -74,35 +90,105 @@ PARQUET_BATCH_ROWS = 65_536
 # commas and quotes stay themselves. C-speed passes (translate, numpy compares) then answer
 # what a regular expression would answer at a tenth of the speed.
 _CLASSES = bytes(b if b in b',"' else (0x0A if b in b"\r\n" else ord("a")) for b in range(256))
-_NOT_QUOTE_OR_NEWLINE = bytes(b for b in range(256) if b not in b'"\n')
+_NOT_SEPARATOR = bytes(b for b in range(256) if b not in b'",\n')
+# A record's separators as separators_of() leaves them: 23 commas, no quote.
+RECORD_SEPARATORS = b"," * (len(RAW_COLUMNS) - 1)
 
 
 @dataclass(frozen=True)
 class BlockScan:
-    needs_exact_path: bool  # NUL byte or suspicious quoting
+    has_nul: bool  # PostgreSQL text cannot hold a NUL byte
+    odd_quotes: np.ndarray  # quoting Arrow and PostgreSQL would silently repair (see _odd_quote_offsets)
     newlines_in_values: bool  # some record spans lines
+    separators: bytes  # the block's separators_of(): what its lines' field counts are read from
+
+    @property
+    def odd_quoting(self) -> bool:
+        return self.odd_quotes.size > 0
+
+    @property
+    def needs_exact_path(self) -> bool:
+        """Arrow cannot vouch for the block as a whole."""
+        return self.has_nul or self.odd_quoting
+
+
+_NONE = np.empty(0, np.int64)
 
 
 def scan_block(block: bytes) -> BlockScan:
     """What a block holds, found at C speed (no Python loop over its bytes)."""
+    separators = separators_of(block)
     if b'"' not in block:  # common with minimal quoting (pandas' to_csv): nothing to look into
-        return BlockScan(b"\x00" in block, newlines_in_values=False)
-    suspicious = b"\x00" in block or _quote_between_field_bytes(block)
+        return BlockScan(b"\x00" in block, _NONE, newlines_in_values=False, separators=separators)
     # A line with an odd number of quotes opens (or closes) a value that spans lines; with
     # every pair of quotes of a line removed, a lone quote is left exactly then.
-    quotes = block.translate(None, _NOT_QUOTE_OR_NEWLINE).replace(b'""', b"")
-    return BlockScan(suspicious, b'"' in quotes)
+    lone_quotes = b'"' in separators.translate(None, b",").replace(b'""', b"")
+    return BlockScan(b"\x00" in block, _odd_quote_offsets(block), lone_quotes, separators)
 
 
-def _quote_between_field_bytes(block: bytes) -> bool:
-    """Quoting Arrow (and PostgreSQL) would accept and silently repair: `"ab"c`, `ab"c`.
+def separators_of(block: bytes) -> bytes:
+    """The block's commas and newlines, and only those quotes that enclose a comma.
+
+    Every other byte is dropped, then each pair of adjacent quotes (an empty or comma-free
+    quoted value, or an escaped quote): that keeps the parity of the quotes before each comma,
+    so whether it separates fields. A well-formed line of 24 fields leaves RECORD_SEPARATORS.
+    One translate at C speed (~1 ms per MiB); a tenth of the block's size is left.
+    """
+    return block.translate(None, _NOT_SEPARATOR).replace(b'""', b"")
+
+
+def _odd_quote_offsets(block: bytes) -> np.ndarray:
+    """Where quoting lies that Arrow (and PostgreSQL) would accept and silently repair: `"ab"c`,
+    `ab"c` (the offsets of those quotes).
 
     Three numpy compares over the byte classes: bytes.find(b'a"a') would crawl (2.5x slower),
     as nearly every byte matches the pattern's last.
     """
     classes = np.frombuffer(block.translate(_CLASSES), np.uint8)
     field, quote = ord("a"), ord('"')
-    return bool(np.any((classes[1:-1] == quote) & (classes[:-2] == field) & (classes[2:] == field)))
+    return np.flatnonzero((classes[1:-1] == quote) & (classes[:-2] == field) & (classes[2:] == field)) + 1
+
+
+def _lines_holding(block: bytes, offsets: np.ndarray) -> set[int]:
+    """The positions of the block's lines that hold these byte offsets."""
+    newlines = np.flatnonzero(np.frombuffer(block, np.uint8) == ord("\n"))
+    return set(np.searchsorted(newlines, offsets).tolist())
+
+
+def suspect_lines(block: bytes, lines: list[bytes], scan: BlockScan) -> list[int]:
+    """Positions of the lines (of a block whose lines are its records) that PostgreSQL's COPY
+    might refuse or read otherwise than Python's csv module: a field count other than 24, a NUL
+    byte, bytes that are not UTF-8, quoting it would repair, a line longer than VALUE_LIMIT.
+
+    Only those go down the exact path; the block's other lines go to COPY as they are. Cheap
+    on a clean block (one comparison of its separators); a Python pass over its lines otherwise.
+    """
+    every_line = (RECORD_SEPARATORS + b"\n") * len(lines)
+    suspects: set[int] = set()
+    if scan.separators not in (every_line, every_line[:-1]):  # [:-1]: a last line without newline
+        shapes = scan.separators.split(b"\n")
+        suspects.update(
+            i
+            for i, shape in enumerate(shapes[: len(lines)])
+            if shape != RECORD_SEPARATORS and not _is_record_shape(shape)
+        )
+    if scan.has_nul:
+        suspects.update(_lines_holding(block, np.flatnonzero(np.frombuffer(block, np.uint8) == 0)))
+    if scan.odd_quoting:
+        suspects.update(_lines_holding(block, scan.odd_quotes))
+    if not _is_utf8(block):
+        suspects.update(i for i, line in enumerate(lines) if not line.isascii() and not _is_utf8(line))
+    if len(block) > VALUE_LIMIT:
+        suspects.update(i for i, line in enumerate(lines) if len(line) > VALUE_LIMIT)
+    return sorted(suspects)
+
+
+def _is_record_shape(shape: bytes) -> bool:
+    """A line's separators (see separators_of) make 24 fields: 23 commas outside quotes."""
+    if b'"' not in shape:
+        return shape == RECORD_SEPARATORS
+    # Balanced quotes (the block has no lone quote): the even pieces lie outside them.
+    return sum(piece.count(b",") for piece in shape.split(b'"')[::2]) == len(RECORD_SEPARATORS)
 
 
 # The only lineage column each row carries; the others are the file's, set once per transaction
@@ -223,7 +309,7 @@ def parse_lines(
             return
         except csv.Error as error:
             row_number += 1
-            yield Reject(line_number, _printable(recorder.take()), f"malformed CSV: {error}")
+            yield Reject(line_number, _printable(recorder.take()), _csv_error_reason(error))
             continue
         raw_text = recorder.take()
         if not fields:
@@ -237,6 +323,12 @@ def parse_lines(
             yield Reject(line_number, _printable(raw_text), "contains a NUL byte (PostgreSQL text cannot hold it)")
         else:
             yield Record(row_number, tuple(fields[i] if fields[i] != "" else None for i in order))
+
+
+def _csv_error_reason(error: csv.Error) -> str:
+    if "field larger than field limit" in str(error):
+        return OVERSIZE_REASON
+    return f"malformed CSV: {error}"
 
 
 def read_csv(path: Path) -> Iterator[Record | Reject]:
@@ -255,25 +347,33 @@ def read_csv(path: Path) -> Iterator[Record | Reject]:
         except csv.Error as error:
             raise LandingError(f"{path}: unreadable header: {error}") from error
         header_lines = recorder.take().count("\n") or 1
-        order = header_order(header)
+        order = _header_order_of(path, header)
         yield from parse_lines(handle, order, first_line=header_lines + 1)
 
 
-def read_parquet(path: Path, batch_rows: int = PARQUET_BATCH_ROWS) -> Iterator[Record]:
-    """Records of a Parquet file, each value rendered to its plain text form by Arrow."""
-    parquet = pq.ParquetFile(path)
-    header_order(parquet.schema_arrow.names)
+def read_parquet(path: Path, batch_rows: int = PARQUET_BATCH_ROWS) -> Iterator[Record | Reject]:
+    """Records of a Parquet file, each value rendered to its plain text form by Arrow; the rows
+    PostgreSQL could not hold (see parquet_rejects) as Rejects."""
+    parquet = open_parquet(path)
     row_number = 0
-    for batch in parquet.iter_batches(batch_size=batch_rows, columns=list(RAW_COLUMNS)):
-        columns = [_as_text(batch.column(i)).to_pylist() for i in range(batch.num_columns)]
-        for values in zip(*columns, strict=True):
+    for table in parquet_text_batches(path, parquet, batch_rows):
+        rejects = {r.line_number: r for r in parquet_rejects(table, row_number + 1)}
+        for values in zip(*(column.to_pylist() for column in table.columns), strict=True):
             row_number += 1
-            yield Record(row_number, values)
+            yield rejects.get(row_number) or Record(row_number, values)
 
 
 def _as_text(array: pa.Array) -> pa.Array:
     """Arrow's own text rendering: 80000.0 -> "80000", True -> "true", nulls stay null."""
     return array.cast(pa.string())
+
+
+def _header_order_of(path: Path, header: list[str]) -> list[int]:
+    """header_order, its LandingError naming the file."""
+    try:
+        return header_order(header)
+    except LandingError as error:
+        raise LandingError(f"{path}: {error}") from None
 
 
 def _has_bad_bytes(text: str) -> bool:
@@ -370,7 +470,14 @@ def parse_block_fast(block: bytes, names: list[str]) -> tuple[pa.Table, BlockSca
         table = pacsv.read_csv(pa.py_buffer(block), read_options=read, parse_options=parse, convert_options=convert)
     except pa.ArrowInvalid:  # bytes that are not UTF-8, or quoting Arrow cannot read
         return None
-    return None if malformed else (table, scan)
+    if malformed or (len(block) > VALUE_LIMIT and _longest_value(table) > VALUE_LIMIT):
+        return None  # the exact path rejects what Arrow would accept
+    return table, scan
+
+
+def _longest_value(table: pa.Table) -> int:
+    """The length in characters of the table's longest value (as the csv module counts them)."""
+    return max((pc.max(pc.utf8_length(column)).as_py() or 0 for column in table.columns), default=0)
 
 
 def _is_utf8(block: bytes) -> bool:
@@ -401,9 +508,9 @@ def to_copy_csv(table: pa.Table) -> pa.Buffer:
 
 
 def plain_lines(block: bytes, scan: BlockScan) -> list[bytes] | None:
-    """The block's lines if they can be its records as they are: no value spans lines, no blank
-    line, no CR, no doubtful quoting; else None."""
-    if scan.needs_exact_path or scan.newlines_in_values or b"\r" in block:
+    """The block's lines if each is one record (well-formed or not): no value spans lines, no
+    blank line, no CR; else None."""
+    if scan.newlines_in_values or b"\r" in block:
         return None
     lines = block.split(b"\n")
     if lines[-1] == b"":
@@ -413,10 +520,15 @@ def plain_lines(block: bytes, scan: BlockScan) -> list[bytes] | None:
 
 def numbered_lines(lines: list[bytes], first_row: int) -> bytes:
     """The lines' own bytes, each followed by its row number: COPY reads the original text."""
+    return lines_with_numbers(lines, range(first_row, first_row + len(lines)))
+
+
+def lines_with_numbers(lines: list[bytes], numbers: Iterable[int]) -> bytes:
+    """Each line's own bytes followed by its number (one per line, in order)."""
     # Interleaved, then joined once: no line + number object per line (40% faster).
     parts = [b""] * (2 * len(lines))
     parts[::2] = lines
-    parts[1::2] = [b",%d\n" % number for number in range(first_row, first_row + len(lines))]
+    parts[1::2] = [b",%d\n" % number for number in numbers]
     return b"".join(parts)
 
 
@@ -438,9 +550,11 @@ class CopySource:
 def csv_source(path: Path, block_bytes: int = BLOCK_BYTES, *, optimistic: bool = False) -> CopySource:
     """A CSV file as COPY-ready chunks, in file order, in constant memory (the header is read now).
 
-    optimistic: blocks whose lines are plainly their records go to COPY unparsed, and
-    PostgreSQL's own CSV parser validates them (field counts, encoding); if it refuses one,
-    the caller lands the file again without this shortcut (see _land_in_transaction).
+    optimistic: in blocks whose lines are their records, the lines suspect_lines() finds
+    nothing wrong with go to COPY unparsed and the others down the exact path, and PostgreSQL's
+    own CSV parser has the last word; if it refuses a line all the same, the caller lands the
+    file again without this shortcut (see _land_in_transaction). Otherwise every block is read
+    by Arrow, or by the exact path where Arrow cannot vouch for it.
     """
     handle = open(path, "rb")  # noqa: SIM115  (closed by the chunks generator)
     try:
@@ -457,7 +571,7 @@ def csv_source(path: Path, block_bytes: int = BLOCK_BYTES, *, optimistic: bool =
         return CopySource((*RAW_COLUMNS, ROW_NUMBER), iter(()))  # an empty file: nothing to land
     names = header
     try:
-        order = header_order(names)
+        order = _header_order_of(path, names)
     except LandingError:
         handle.close()
         raise
@@ -465,6 +579,16 @@ def csv_source(path: Path, block_bytes: int = BLOCK_BYTES, *, optimistic: bool =
     rest = _prepend(first[header_end:], blocks)
     chunks = _csv_chunks(handle, rest, names, order, first_line, optimistic)
     return CopySource((*names, ROW_NUMBER), chunks)
+
+
+@dataclass(frozen=True)
+class BlockPlace:
+    """Where a block starts in its file, and how to read its records."""
+
+    names: list[str]
+    order: list[int]
+    first_line: int
+    first_row: int
 
 
 def _csv_chunks(
@@ -480,23 +604,63 @@ def _csv_chunks(
         for block in blocks:
             if not block:
                 continue
-            lines = plain_lines(block, scan_block(block)) if optimistic else None
-            parsed = parse_block_fast(block, names) if lines is None else None
-            if lines is not None:  # optimistic: PostgreSQL validates
-                chunk = CopyChunk(numbered_lines(lines, next_row), len(lines))
-            elif parsed is not None:  # Arrow validated
-                table, scan = parsed
-                lines = plain_lines(block, scan)
-                if lines is not None and len(lines) == table.num_rows:
-                    chunk = CopyChunk(numbered_lines(lines, next_row), len(lines))
-                else:
-                    numbers = _int64s(next_row, table.num_rows)
-                    chunk = CopyChunk(to_copy_csv(with_row_numbers(table, numbers)), table.num_rows)
-            else:
-                chunk = _exact_chunk(block, names, order, next_line, next_row)
+            place = BlockPlace(names, order, next_line, next_row)
+            chunk = _vetted_chunk(block, place) if optimistic else None
+            if chunk is None:
+                chunk = _validated_chunk(block, place)
             yield chunk
             next_row += chunk.rows + len(chunk.rejects)
             next_line += count_byte(block, ord("\n"))
+
+
+def _vetted_chunk(block: bytes, place: BlockPlace) -> CopyChunk | None:
+    """A block whose lines are its records: the sound lines as their own bytes, the suspect
+    ones (see suspect_lines) through the exact path; None for other blocks."""
+    scan = scan_block(block)
+    lines = plain_lines(block, scan)
+    if lines is None:
+        return None
+    suspects = suspect_lines(block, lines, scan)
+    if not suspects:
+        return CopyChunk(numbered_lines(lines, place.first_row), len(lines))
+    sound = _without(range(len(lines)), suspects)
+    data = lines_with_numbers([lines[i] for i in sound], (place.first_row + i for i in sound))
+    exact = [
+        item
+        for i in suspects
+        for item in parse_lines(
+            [lines[i].decode("utf-8", "surrogateescape") + "\n"], place.order, place.first_line + i, place.first_row + i
+        )
+    ]
+    records = [item for item in exact if isinstance(item, Record)]
+    rejects = tuple(item for item in exact if isinstance(item, Reject))
+    if records:
+        data += _records_copy_csv(records, place.names).to_pybytes()
+    return CopyChunk(data, len(sound) + len(records), rejects)
+
+
+def _without(positions: range, removed: list[int]) -> list[int]:
+    """positions minus the sorted removed ones, in order."""
+    kept: list[int] = []
+    start = positions.start
+    for position in removed:
+        kept.extend(range(start, position))
+        start = position + 1
+    kept.extend(range(start, positions.stop))
+    return kept
+
+
+def _validated_chunk(block: bytes, place: BlockPlace) -> CopyChunk:
+    """A block read by Arrow, which validates it, or where Arrow cannot vouch for it, by the exact path."""
+    parsed = parse_block_fast(block, place.names)
+    if parsed is None:
+        return _exact_chunk(block, place.names, place.order, place.first_line, place.first_row)
+    table, scan = parsed
+    lines = plain_lines(block, scan)
+    if lines is not None and len(lines) == table.num_rows:
+        return CopyChunk(numbered_lines(lines, place.first_row), len(lines))
+    numbers = _int64s(place.first_row, table.num_rows)
+    return CopyChunk(to_copy_csv(with_row_numbers(table, numbers)), table.num_rows)
 
 
 def _exact_chunk(block: bytes, names: list[str], order: list[int], first_line: int, first_row: int) -> CopyChunk:
@@ -505,9 +669,13 @@ def _exact_chunk(block: bytes, names: list[str], order: list[int], first_line: i
     items = list(parse_lines(lines, order, first_line, first_row))
     records = [item for item in items if isinstance(item, Record)]
     rejects = tuple(item for item in items if isinstance(item, Reject))
+    return CopyChunk(_records_copy_csv(records, names), len(records), rejects)
+
+
+def _records_copy_csv(records: list[Record], names: list[str]) -> pa.Buffer:
+    """Records as COPY CSV in the file's column order, each followed by its row number."""
     numbers = pa.array([r.row_number for r in records], pa.int64())
-    table = with_row_numbers(_records_table(records, names), numbers)
-    return CopyChunk(to_copy_csv(table), len(records), rejects)
+    return to_copy_csv(with_row_numbers(_records_table(records, names), numbers))
 
 
 def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
@@ -515,47 +683,100 @@ def _prepend(first: bytes, rest: Iterator[bytes]) -> Iterator[bytes]:
     yield from rest
 
 
-def parquet_source(path: Path, batch_rows: int = PARQUET_BATCH_ROWS) -> CopySource:
-    """A Parquet file as COPY-ready chunks; values in Arrow's plain text form, NUL-bearing rows rejected."""
+PARQUET_MAGIC = b"PAR1"
+
+
+def open_parquet(path: Path) -> pq.ParquetFile:
+    """A Parquet file with its footer read and its columns checked; a LandingError naming the
+    file and the fault when it is truncated, not Parquet, or its footer cannot be read.
+
+    Pages whose writer stored a CRC are checked against it as they are read.
+    """
+    with open(path, "rb") as handle:
+        head = handle.read(len(PARQUET_MAGIC))
+        size = handle.seek(0, io.SEEK_END)
+        handle.seek(max(size - len(PARQUET_MAGIC), 0))
+        tail = handle.read()
+    # pyarrow looks at the trailing magic only: a file whose first bytes are wrong is not Parquet either.
+    if head != PARQUET_MAGIC or tail != PARQUET_MAGIC or size < 3 * len(PARQUET_MAGIC):
+        where = "start" if head != PARQUET_MAGIC else "end (truncated?)"
+        raise LandingError(f"{path}: not a Parquet file: no magic bytes PAR1 at its {where} ({size:,} bytes)")
     try:
-        parquet = pq.ParquetFile(path)
+        parquet = pq.ParquetFile(path, page_checksum_verification=True)
     except (pa.ArrowException, OSError) as error:
-        raise LandingError(f"{path}: not a readable Parquet file: {error}") from error
-    header_order(parquet.schema_arrow.names)
+        raise LandingError(f"{path}: unreadable Parquet footer (truncated or corrupt file): {error}") from error
+    _header_order_of(path, parquet.schema_arrow.names)
+    metadata = parquet.metadata
+    in_groups = sum(metadata.row_group(i).num_rows for i in range(metadata.num_row_groups))
+    if in_groups != metadata.num_rows:
+        raise LandingError(
+            f"{path}: corrupt Parquet footer: it promises {metadata.num_rows:,} rows, its row groups {in_groups:,}"
+        )
+    return parquet
+
+
+def parquet_text_batches(path: Path, parquet: pq.ParquetFile, batch_rows: int) -> Iterator[pa.Table]:
+    """The file's rows as tables of text columns (RAW_COLUMNS order). A page that cannot be
+    read (corrupt, a wrong CRC) or a footer that promises other rows than the pages hold is a
+    LandingError naming the file: the landing's transaction then keeps nothing of it."""
+    batches = parquet.iter_batches(batch_size=batch_rows, columns=list(RAW_COLUMNS))
+    rows = 0
+    while True:
+        try:
+            batch = next(batches, None)
+            if batch is None:
+                break
+            table = pa.Table.from_arrays([_as_text(c) for c in batch.columns], names=list(RAW_COLUMNS))
+        except (pa.ArrowException, OSError) as error:
+            raise LandingError(f"{path}: corrupt Parquet data after row {rows:,}: {error}") from error
+        rows += table.num_rows
+        yield table
+    promised = parquet.metadata.num_rows
+    if rows != promised:
+        raise LandingError(
+            f"{path}: corrupt Parquet file: its footer promises {promised:,} rows, its pages hold {rows:,}"
+        )
+
+
+def parquet_rejects(table: pa.Table, first_row: int) -> list[Reject]:
+    """The rows of a batch that cannot land, with their reasons: a NUL byte (PostgreSQL text
+    cannot hold one), a value over VALUE_LIMIT characters (the CSV paths' rule)."""
+    oversize = _rows_where(table, lambda column: pc.greater(pc.utf8_length(column), VALUE_LIMIT))
+    nul = _rows_where(table, lambda column: pc.match_substring(column, "\x00"))
+    reasons = {**dict.fromkeys(oversize, OVERSIZE_REASON), **dict.fromkeys(nul, "contains a NUL byte")}
+    return [
+        Reject(first_row + i, _printable(repr(table.slice(i, 1).to_pylist()[0])), reasons[i]) for i in sorted(reasons)
+    ]
+
+
+def _rows_where(table: pa.Table, test: Callable[[pa.ChunkedArray], pa.ChunkedArray]) -> list[int]:
+    """Positions of the rows where test holds for some column."""
+    mask = np.zeros(table.num_rows, dtype=bool)
+    for column in table.columns:
+        hits = test(column)
+        if pc.any(hits).as_py():
+            mask |= hits.fill_null(False).to_numpy(zero_copy_only=False)
+    return np.flatnonzero(mask).tolist()
+
+
+def parquet_source(path: Path, batch_rows: int = PARQUET_BATCH_ROWS) -> CopySource:
+    """A Parquet file as COPY-ready chunks; values in Arrow's plain text form, rows that cannot land rejected."""
+    parquet = open_parquet(path)
     return CopySource((*RAW_COLUMNS, ROW_NUMBER), _parquet_chunks(path, parquet, batch_rows))
 
 
 def _parquet_chunks(path: Path, parquet: pq.ParquetFile, batch_rows: int) -> Iterator[CopyChunk]:
     next_row = 1
-    for batch in parquet.iter_batches(batch_size=batch_rows, columns=list(RAW_COLUMNS)):
-        try:
-            table = pa.Table.from_arrays([_as_text(c) for c in batch.columns], names=list(RAW_COLUMNS))
-        except pa.ArrowException as error:
-            raise LandingError(f"{path}: a column cannot be rendered as text: {error}") from error
+    for table in parquet_text_batches(path, parquet, batch_rows):
+        batch_rows_read = table.num_rows
         numbers = _int64s(next_row, table.num_rows)
-        bad = _rows_with_nul(table)
-        rejects: tuple[Reject, ...] = ()
-        if bad is not None:
-            rejects = tuple(
-                Reject(
-                    next_row + int(i), _printable(repr(table.slice(int(i), 1).to_pylist()[0])), "contains a NUL byte"
-                )
-                for i in np.flatnonzero(bad)
-            )
-            keep = pa.array(~bad)
-            table, numbers = table.filter(keep), numbers.filter(keep)
-        yield CopyChunk(to_copy_csv(with_row_numbers(table, numbers)), table.num_rows, rejects)
-        next_row += batch.num_rows
-
-
-def _rows_with_nul(table: pa.Table) -> np.ndarray | None:
-    """A mask of the rows holding a NUL byte anywhere (PostgreSQL text cannot), or None if there are none."""
-    mask = np.zeros(table.num_rows, dtype=bool)
-    for column in table.columns:
-        hits = pc.match_substring(column, "\x00")
-        if pc.any(hits).as_py():
-            mask |= hits.fill_null(False).to_numpy(zero_copy_only=False)
-    return mask if mask.any() else None
+        rejects = parquet_rejects(table, next_row)
+        if rejects:
+            keep = np.ones(table.num_rows, dtype=bool)
+            keep[[r.line_number - next_row for r in rejects]] = False
+            table, numbers = table.filter(pa.array(keep)), numbers.filter(pa.array(keep))
+        yield CopyChunk(to_copy_csv(with_row_numbers(table, numbers)), table.num_rows, tuple(rejects))
+        next_row += batch_rows_read
 
 
 def copy_source(path: Path, *, optimistic: bool = False) -> CopySource:
@@ -621,9 +842,9 @@ def _land_in_transaction(conn: psycopg.Connection, path: Path, lineage: Lineage,
     if conn.execute("select 1 from raw.landed_files where file_sha256 = %s", (digest,)).fetchone():
         return LandingReport(source, digest, batch_id, 0, 0, 0, skipped=True)
     _set_lineage(conn, lineage)
-    # First the optimistic pass: PostgreSQL's CSV parser checks plain blocks itself. A file it
-    # refuses (a wrong field count, bad bytes) is landed again with every block validated
-    # here, which rejects the bad records with their reasons: the cost falls on dirty files only.
+    # First the optimistic pass: lines vetted here go to COPY as they are (suspect ones take the
+    # exact path), and PostgreSQL's CSV parser has the last word. Should it refuse a record all
+    # the same, the file is landed again with every block validated by Arrow or the exact path.
     conn.execute("savepoint optimistic")
     try:
         landed, rejects = _copy_file(conn, path, lineage, progress, optimistic=True)

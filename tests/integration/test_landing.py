@@ -3,26 +3,60 @@
 from __future__ import annotations
 
 import csv
+import functools
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 import psycopg
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 from psycopg import sql
 
-from ingestion.land import LandingError, Record, Reject, land_file, read_csv, read_records
+import ingestion.land as land
+from ingestion.land import OVERSIZE_REASON, VALUE_LIMIT, LandingError, Record, Reject, land_file, read_csv, read_records
+from lendflow.generate import generate_table
 from lendflow.raw_columns import RAW_COLUMNS
 from lendflow.settings import Settings
-from tests.fixtures.bad_inputs import GOOD, HEADER, CsvCase, csv_cases, message_cases
+from tests.fixtures.bad_inputs import GOOD, HEADER, CsvCase, csv_cases, message_cases, row
 
 pytestmark = pytest.mark.postgres
 
 
 def _count(settings: Settings, query: str, *params: object) -> int:
     with psycopg.connect(settings.pg_dsn) as conn:
-        row = conn.execute(query, params).fetchone()
-    assert row is not None
-    return int(row[0])
+        found = conn.execute(query, params).fetchone()
+    assert found is not None
+    return int(found[0])
+
+
+def _landed(settings: Settings, batch_id: str) -> list[tuple[object, ...]]:
+    """A batch's rows as (row number, the 24 raw values), in row order."""
+    with psycopg.connect(settings.pg_dsn) as conn:
+        rows = conn.execute(
+            sql.SQL("select _row_number, {} from raw.loans where _batch_id = %s order by _row_number").format(
+                sql.SQL(", ").join(sql.Identifier(c) for c in RAW_COLUMNS)
+            ),
+            (batch_id,),
+        ).fetchall()
+    return [tuple(r) for r in rows]
+
+
+def _rejected(settings: Settings, batch_id: str) -> list[tuple[int, str]]:
+    """A batch's rejects as (line number, reason), in line order."""
+    with psycopg.connect(settings.pg_dsn) as conn:
+        rows = conn.execute(
+            "select line_number, reason from raw.rejected_rows where batch_id = %s order by line_number", (batch_id,)
+        ).fetchall()
+    return [(int(n), str(why)) for n, why in rows]
+
+
+def _exact(items: Iterable[Record | Reject]) -> tuple[list[tuple[object, ...]], list[tuple[int, str]]]:
+    """What the exact path reads: landed rows and rejects, as _landed and _rejected give them."""
+    items = list(items)
+    records = [(r.row_number, *r.values) for r in items if isinstance(r, Record)]
+    return records, [(r.line_number, r.reason) for r in items if isinstance(r, Reject)]
 
 
 def test_csv_lands_every_row_untouched_and_once(postgres: Settings, small_sample: Path) -> None:
@@ -104,7 +138,6 @@ def test_a_file_of_mostly_bad_lines_spools_its_rejects_and_keeps_every_one(postg
 def test_lineage_defaults_hold_only_inside_a_landing(postgres: Settings) -> None:
     """raw.loans takes a file's source, checksum and batch from the landing transaction's
     settings; after it (even on the same connection) an insert must name its lineage."""
-    import ingestion.land as land
     from ingestion.raw_tables import ensure_raw_tables_exist
 
     ensure_raw_tables_exist(postgres)
@@ -140,7 +173,6 @@ def test_the_servers_row_count_checks_ours(
     postgres: Settings, small_sample: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """Should a block ever send fewer rows than it counts, the landing fails and keeps nothing."""
-    import ingestion.land as land
 
     path = tmp_path / "short.csv"  # not the sample itself: other tests land that
     path.write_bytes(b"".join((small_sample / "loans.csv").read_bytes().splitlines(keepends=True)[:1001]))
@@ -175,24 +207,12 @@ def test_bad_csv_inputs_are_landed_as_is_or_rejected_with_a_reason(
     report = land_file(path, postgres, progress=False)
     assert (report.rows_read, report.rows_landed, report.rows_rejected) == case.expected
     assert report.rows_read == report.rows_landed + report.rows_rejected
-    with psycopg.connect(postgres.pg_dsn) as conn:
-        landed = conn.execute(
-            sql.SQL("select _row_number, {} from raw.loans where _batch_id = %s order by _row_number").format(
-                sql.SQL(", ").join(sql.Identifier(c) for c in RAW_COLUMNS)
-            ),
-            (report.batch_id,),
-        ).fetchall()
-        rejected = conn.execute(
-            "select line_number, reason, raw_text from raw.rejected_rows where batch_id = %s order by line_number",
-            (report.batch_id,),
-        ).fetchall()
+    landed, rejected = _landed(postgres, report.batch_id), _rejected(postgres, report.batch_id)
     # The fast path (Arrow, COPY) agrees record for record with the exact path (Python's csv).
-    exact = list(read_csv(path))
-    assert [(r.row_number, *r.values) for r in exact if isinstance(r, Record)] == [tuple(row) for row in landed]
-    assert [(r.line_number, r.reason) for r in exact if isinstance(r, Reject)] == [(n, why) for n, why, _ in rejected]
+    assert _exact(read_csv(path)) == (landed, rejected)
     for line_number, fragment in (case.reasons or {}).items():
-        assert fragment in dict((n, why) for n, why, _ in rejected)[line_number]
-    by_row = {row[0]: dict(zip(RAW_COLUMNS, row[1:], strict=True)) for row in landed}
+        assert fragment in dict(rejected)[line_number]
+    by_row = {values[0]: dict(zip(RAW_COLUMNS, values[1:], strict=True)) for values in landed}
     for (row_number, column), text in (case.values or {}).items():
         assert by_row[row_number][column] == text
 
@@ -211,44 +231,28 @@ def test_fast_path_equals_exact_path_on_generated_data(postgres: Settings, small
             dirty.append([b"a,b\n", b"caf\xe9," + line, b'"x"y,' + line, b"\n", line.replace(b"\n", b"\r\n")][i % 5])
     path = tmp_path / "mixed.csv"
     path.write_bytes(b"".join(dirty))
-    import ingestion.land as land
 
     # Small blocks, so that clean blocks (fast path) and dirty ones (exact path) alternate.
     chunks = list(land.csv_source(path, block_bytes=16_384).chunks)
     assert len(chunks) > 10
     report = land_file(path, postgres, progress=False)
-    exact = list(read_csv(path))
-    records = [r for r in exact if isinstance(r, Record)]
-    assert report.rows_landed == len(records)
-    assert report.rows_rejected == len(exact) - len(records) > 0
-    with psycopg.connect(postgres.pg_dsn) as conn:
-        landed = conn.execute(
-            sql.SQL("select _row_number, {} from raw.loans where _batch_id = %s order by _row_number").format(
-                sql.SQL(", ").join(sql.Identifier(c) for c in RAW_COLUMNS)
-            ),
-            (report.batch_id,),
-        ).fetchall()
-    assert [tuple(row) for row in landed] == [(r.row_number, *r.values) for r in records]
+    records, rejects = _exact(read_csv(path))
+    assert (report.rows_landed, report.rows_rejected) == (len(records), len(rejects))
+    assert rejects
+    assert (_landed(postgres, report.batch_id), _rejected(postgres, report.batch_id)) == (records, rejects)
 
 
 def test_parquet_equals_arrow_text_rendering(postgres: Settings, small_sample: Path) -> None:
     path = small_sample / "loans.parquet"
-    expected = [(r.row_number, *r.values) for r in read_records(path) if isinstance(r, Record)]
+    expected, _ = _exact(read_records(path))
     report = land_file(path, postgres, progress=False)
     if report.skipped:  # landed by an earlier test: look up its batch
         with psycopg.connect(postgres.pg_dsn) as conn:
-            row = conn.execute("select batch_id from raw.landed_files where file_sha256 = %s", (report.file_sha256,))
-            batch_id = str(row.fetchone()[0])  # type: ignore[index]
+            found = conn.execute("select batch_id from raw.landed_files where file_sha256 = %s", (report.file_sha256,))
+            batch_id = str(found.fetchone()[0])  # type: ignore[index]
     else:
         batch_id = report.batch_id
-    with psycopg.connect(postgres.pg_dsn) as conn:
-        landed = conn.execute(
-            sql.SQL("select _row_number, {} from raw.loans where _batch_id = %s order by _row_number").format(
-                sql.SQL(", ").join(sql.Identifier(c) for c in RAW_COLUMNS)
-            ),
-            (batch_id,),
-        ).fetchall()
-    assert [tuple(row) for row in landed] == expected
+    assert _landed(postgres, batch_id) == expected
 
 
 def test_landing_as_the_loader_role(postgres: Settings, tmp_path: Path) -> None:
@@ -281,3 +285,206 @@ def test_a_database_nobody_set_up_for_the_loader_gets_a_clear_message(postgres: 
     finally:
         with psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(bare.pg_db)))
+
+
+# --- dirty lines: only they take the exact path ---------------------------------------------
+def _small_blocks(monkeypatch: pytest.MonkeyPatch, block_bytes: int = 65_536) -> None:
+    """Land with small blocks, so that a small file has a first, middle and last block."""
+    monkeypatch.setattr(land, "csv_source", functools.partial(land.csv_source, block_bytes=block_bytes))
+
+
+def _count_exact_lines(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Every line the exact path (parse_lines) reads from now on."""
+    read: list[str] = []
+    parse_lines = land.parse_lines
+
+    def tapped(lines: Iterable[str]) -> Iterator[str]:
+        for line in lines:
+            read.append(line)
+            yield line
+
+    monkeypatch.setattr(land, "parse_lines", lambda lines, *a, **k: parse_lines(tapped(lines), *a, **k))
+    return read
+
+
+def test_bad_lines_in_a_middle_and_the_last_block_go_alone_down_the_exact_path(
+    postgres: Settings,
+    small_sample: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Rows 1000-1001 (a middle block) and 2000 (the file's last line, in its last block) are bad:
+    those three lines, and no other, are read by the exact path; the blocks' other lines go to
+    COPY as they are, every row keeps its number, every reject its line."""
+    header, *records = (small_sample / "loans.csv").read_bytes().splitlines(keepends=True)
+    spoilt = {
+        1000: b"a,b,c\n",
+        1001: records[1000].replace(b",", b",\x00", 1),
+        2000: records[1999].replace(b'"', b'"\xe9', 1),
+    }
+    for row_number, line in spoilt.items():
+        records[row_number - 1] = line
+    path = tmp_path / "dirty_blocks.csv"
+    path.write_bytes(header + b"".join(records))
+    _small_blocks(monkeypatch)
+    blocks = list(land.record_blocks(open(path, "rb"), 65_536))  # noqa: SIM115
+    first_lines = [1 + sum(b.count(b"\n") for b in blocks[:i]) for i in range(len(blocks) + 1)]
+    in_block = {line: next(i for i in range(len(blocks)) if line <= first_lines[i + 1]) for line in (1001, 2001)}
+    assert 0 < in_block[1001] < len(blocks) - 1 and in_block[2001] == len(blocks) - 1 > 4
+    exact_lines = _count_exact_lines(monkeypatch)
+    with caplog.at_level(logging.INFO, logger="ingestion.land"):
+        report = land_file(path, postgres, progress=False)
+    assert (report.rows_read, report.rows_landed, report.rows_rejected) == (2_000, 1_997, 3)
+    assert len(exact_lines) == 3
+    assert "validating every block" not in caplog.text  # PostgreSQL refused nothing: no second pass
+    landed, rejected = _landed(postgres, report.batch_id), _rejected(postgres, report.batch_id)
+    assert [values[0] for values in landed] == [n for n in range(1, 2_001) if n not in spoilt]
+    assert rejected == [
+        (1001, "expected 24 fields, found 3"),
+        (1002, "contains a NUL byte (PostgreSQL text cannot hold it)"),
+        (2001, "not valid UTF-8"),
+    ]
+    monkeypatch.undo()
+    assert _exact(read_csv(path)) == (landed, rejected)
+
+
+# --- one rule for oversize values, on every path ---------------------------------------------
+ROUTES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
+    "lines vetted here": lambda _: None,
+    "blocks read by Arrow": lambda mp: mp.setattr(land, "_vetted_chunk", lambda *_: None),
+    "blocks read by the exact path": lambda mp: (
+        mp.setattr(land, "_vetted_chunk", lambda *_: None),
+        mp.setattr(land, "parse_block_fast", lambda *_: None),
+    ),
+}
+
+
+@pytest.mark.parametrize("route", ROUTES)
+def test_an_oversize_value_is_treated_alike_on_every_path(
+    postgres: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, route: str
+) -> None:
+    """A 5 MB value lands untouched, a value over VALUE_LIMIT rejects its record with
+    OVERSIZE_REASON, whichever path its block takes."""
+    five_mb, over = "y" * 5_000_000, "z" * (VALUE_LIMIT + 1)
+    path = tmp_path / f"oversize-{route.replace(' ', '_')}.csv"
+    # The route in the last row: a file of its own (same bytes = same checksum = landed once).
+    path.write_bytes(b"\n".join([HEADER, GOOD, row((23, five_mb)), row((1, over)), row((1, route)), b""]))
+    ROUTES[route](monkeypatch)
+    report = land_file(path, postgres, progress=False)
+    assert (report.rows_read, report.rows_landed, report.rows_rejected) == (4, 3, 1)
+    landed, rejected = _landed(postgres, report.batch_id), _rejected(postgres, report.batch_id)
+    assert rejected == [(4, OVERSIZE_REASON)]
+    assert landed[1][0] == 2 and landed[1][-1] == five_mb
+    assert _exact(read_csv(path)) == (landed, rejected)
+
+
+def test_parquet_rows_that_cannot_land_follow_the_csv_rules(postgres: Settings, tmp_path: Path) -> None:
+    table = generate_table(4, seed=11)
+    titles = table.column("Emp Title").to_pylist()
+    titles[1], titles[2] = "z" * (VALUE_LIMIT + 1), "Tea\x00cher"
+    table = table.set_column(table.schema.get_field_index("Emp Title"), "Emp Title", pa.array(titles, pa.string()))
+    path = tmp_path / "unlandable.parquet"
+    pq.write_table(table, path)
+    report = land_file(path, postgres, progress=False)
+    assert (report.rows_read, report.rows_landed, report.rows_rejected) == (4, 2, 2)
+    rejected = _rejected(postgres, report.batch_id)
+    assert rejected == [(2, OVERSIZE_REASON), (3, "contains a NUL byte")]
+    assert _exact(read_records(path)) == (_landed(postgres, report.batch_id), rejected)
+
+
+# --- corrupt Parquet: a clear LandingError, nothing landed ------------------------------------
+def _varint(n: int) -> bytes:
+    """n as a Thrift compact-protocol i64 (zigzag varint)."""
+    value, out = n << 1, bytearray()
+    while value >= 0x80:
+        out.append((value & 0x7F) | 0x80)
+        value >>= 7
+    return bytes(out + bytes([value]))
+
+
+def _footer_saying(data: bytes, old: int, new: int, count: int) -> bytes:
+    """The file with the footer's first `count` i64 fields equal to old (header byte 0x16) set to new."""
+    length = int.from_bytes(data[-8:-4], "little")
+    start = len(data) - 8 - length
+    footer = data[start:-8].replace(b"\x16" + _varint(old), b"\x16" + _varint(new), count)
+    assert len(footer) == length and footer != data[start:-8]
+    return data[:start] + footer + data[-8:]
+
+
+def _flip(data: bytes, at: int, n: int = 16) -> bytes:
+    return data[:at] + bytes(b ^ 0xFF for b in data[at : at + n]) + data[at + n :]
+
+
+def _third_group_chunk(path: Path) -> tuple[int, int]:
+    """Where the Description column's chunk of the third row group starts (its first page's header), and its size."""
+    column = pq.ParquetFile(path).metadata.row_group(2).column(len(RAW_COLUMNS) - 1)
+    start = column.dictionary_page_offset if column.has_dictionary_page else column.data_page_offset
+    return start, column.total_compressed_size
+
+
+CORRUPTIONS: dict[str, tuple[Callable[[bytes, Path], bytes], str]] = {
+    "truncated to half": (lambda data, _: data[: len(data) // 2], "no magic bytes PAR1 at its end"),
+    "last bytes cut": (lambda data, _: data[:-3], "no magic bytes PAR1 at its end"),
+    "wrong magic at the start": (lambda data, _: b"PAR0" + data[4:], "no magic bytes PAR1 at its start"),
+    "wrong magic at the end": (lambda data, _: data[:-4] + b"1RAP", "no magic bytes PAR1 at its end"),
+    "footer overwritten": (lambda data, _: _flip(data, len(data) - 200, 100), "unreadable Parquet footer"),
+    "broken page header": (
+        lambda data, p: _flip(data, _third_group_chunk(p)[0]),
+        "corrupt Parquet data after row 2,000",
+    ),
+    "corrupted column chunk": (
+        lambda data, p: _flip(data, sum(_third_group_chunk(p)) - 40),
+        "corrupt Parquet data after row 2,000",
+    ),
+    "footer promises more rows": (lambda data, _: _footer_saying(data, 5_000, 6_000, 1), "promises 6,000 rows"),
+    "row groups promise more rows": (lambda data, _: _footer_saying(data, 1_000, 1_200, -1), "its row groups 6,000"),
+}
+
+
+@pytest.mark.parametrize("corruption", CORRUPTIONS)
+def test_a_corrupt_parquet_file_is_a_clear_error_with_nothing_landed(
+    postgres: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, corruption: str
+) -> None:
+    good = tmp_path / "good.parquet"
+    # Five row groups of 1,000, page CRCs written; batches of 500, so that two row groups are
+    # already in the COPY when a page of the third turns out corrupt.
+    pq.write_table(generate_table(5_000, seed=13), good, row_group_size=1_000, write_page_checksum=True)
+    monkeypatch.setattr(land, "parquet_source", functools.partial(land.parquet_source, batch_rows=500))
+    spoil, message = CORRUPTIONS[corruption]
+    path = tmp_path / f"{corruption.replace(' ', '_')}.parquet"
+    path.write_bytes(spoil(good.read_bytes(), good))
+    with pytest.raises(LandingError, match=message) as raised:
+        land_file(path, postgres, progress=False)
+    assert str(path) in str(raised.value)
+    source = str(path.resolve())
+    for query in (
+        "select count(*) from raw.loans where _source_file = %s",
+        "select count(*) from raw.landed_files where source_file = %s",
+        "select count(*) from raw.rejected_rows where source_file = %s",
+    ):
+        assert _count(postgres, query, source) == 0
+
+
+def test_a_parquet_file_with_other_columns_is_a_clear_error(postgres: Settings, tmp_path: Path) -> None:
+    path = tmp_path / "columns.parquet"
+    pq.write_table(generate_table(3, seed=1).drop_columns(["Grade"]).append_column("Colour", pa.array(["a"] * 3)), path)
+    with pytest.raises(LandingError, match=r"columns\.parquet: header does not match .*missing \['Grade'\].*Colour"):
+        land_file(path, postgres, progress=False)
+
+
+def test_the_cli_names_the_corrupt_file_without_a_traceback(postgres: Settings, tmp_path: Path) -> None:
+    import os
+    import subprocess
+    import sys
+
+    path = tmp_path / "broken.parquet"
+    pq.write_table(generate_table(50, seed=2), path)
+    path.write_bytes(path.read_bytes()[:-100])
+    env = {**os.environ, "LENDFLOW_PG_DB": postgres.pg_db}
+    done = subprocess.run(
+        [sys.executable, "-m", "lendflow.cli", "land", str(path)], env=env, capture_output=True, text=True, timeout=120
+    )
+    output = " ".join((done.stdout + done.stderr).split())  # the console wraps long lines
+    assert done.returncode == 1, output
+    assert "broken.parquet" in output and "no magic bytes PAR1" in output and "Traceback" not in output

@@ -9,6 +9,8 @@ import pyarrow as pa
 import pytest
 
 from ingestion.land import (
+    OVERSIZE_REASON,
+    VALUE_LIMIT,
     Record,
     Reject,
     last_record_end,
@@ -18,6 +20,7 @@ from ingestion.land import (
     plain_lines,
     record_blocks,
     scan_block,
+    suspect_lines,
 )
 from lendflow.raw_columns import RAW_COLUMNS
 from streaming.consumer import EndTracker, as_text, copy_rows, is_eof
@@ -104,10 +107,56 @@ def test_numbered_lines_appends_to_the_original_bytes() -> None:
 
 @pytest.mark.parametrize(
     "block",
-    [GOOD + b"\r\n", GOOD + b"\n\n" + GOOD + b"\n", b'a,"two\nlines"\n', b'"ab"c\n', b"\n" + GOOD + b"\n"],
+    [GOOD + b"\r\n", GOOD + b"\n\n" + GOOD + b"\n", b'a,"two\nlines"\n', b"\n" + GOOD + b"\n"],
 )
 def test_plain_lines_only_when_lines_are_records(block: bytes) -> None:
     assert plain_lines(block, scan_block(block)) is None
+
+
+HUGE = b"x" * (VALUE_LIMIT + 1)
+
+
+@pytest.mark.parametrize(
+    ("bad", "reason"),
+    [
+        (row((1, "a, b")), None),  # 24 commas, one inside quotes: 24 fields, nothing suspect
+        (b"a,b,c", "expected 24 fields, found 3"),
+        (GOOD + b",extra", "expected 24 fields, found 25"),
+        # 23 commas, as in a good line, but one of them inside quotes: 23 fields.
+        (row((1, "a,b")).replace(b'"RENT",', b"", 1), "expected 24 fields, found 23"),
+        (GOOD.replace(b"Teacher", b"Teach\xe9r"), "not valid UTF-8"),
+        (GOOD.replace(b"Teacher", b"Tea\x00cher"), "NUL"),
+        (GOOD.replace(b'"Teacher"', b'"Teach"er'), "malformed CSV"),
+        (GOOD.replace(b"Teacher", HUGE), OVERSIZE_REASON),
+        (b"\\.", "expected 24 fields, found 1"),  # COPY's end-of-data marker
+    ],
+)
+def test_suspect_lines_finds_each_line_copy_could_refuse_or_misread(bad: bytes, reason: str | None) -> None:
+    """In a block of good lines, exactly the bad one is sent to the exact path, which rejects it."""
+    lines = [GOOD, row((23, 'say "hi", twice')), bad, GOOD, row((1, ""), quote_all=False)]
+    block = b"\n".join(lines) + b"\n"
+    scan = scan_block(block)
+    assert plain_lines(block, scan) == lines
+    assert suspect_lines(block, lines, scan) == ([] if reason is None else [2])
+    items = list(parse_lines([bad.decode("utf-8", "surrogateescape") + "\n"], ORDER, first_line=9, first_row=8))
+    if reason is None:
+        assert [type(i) for i in items] == [Record]
+    else:
+        assert len(items) == 1 and isinstance(items[0], Reject) and reason in items[0].reason
+
+
+@pytest.mark.parametrize("last_newline", [b"\n", b""])
+def test_suspect_lines_of_a_clean_block_is_empty(last_newline: bytes) -> None:
+    lines = [GOOD, row((1, "a, b"), (23, 'x""y')), row((5, ""), quote_all=False)] * 3
+    block = b"\n".join(lines) + last_newline
+    assert suspect_lines(block, lines, scan_block(block)) == []
+
+
+def test_a_huge_value_rejects_its_record_on_the_exact_path() -> None:
+    items = list(parse_lines([GOOD.replace(b"Teacher", HUGE).decode() + "\n", GOOD.decode() + "\n"], ORDER))
+    assert [type(i) for i in items] == [Reject, Record]
+    assert isinstance(items[0], Reject) and items[0].reason == OVERSIZE_REASON
+    assert [i.row_number for i in items if isinstance(i, Record)] == [2]
 
 
 # --- streaming ---------------------------------------------------------------------------
