@@ -37,6 +37,10 @@ PLOTLY_BUNDLE_GLOB = "plotly-custom-*.min.js"
 # (and its LICENSE next to it).
 POLYFILL_SCRIPT = re.compile(r'<script src="[^"]*/deps/polyfill@[^"]*"></script>\n?')
 REGENERATOR_BUNDLE_GLOB = "regenerator-runtime-*.js"
+# The largest request body the server reads; above it Flask answers 413 before Dash parses
+# anything. The dashboard's own callbacks send a few hundred bytes (a filter value and the ids
+# around it); a client that sends megabytes only wants to cost the server memory and time.
+MAX_REQUEST_BYTES = 64 * 1024
 
 
 class DashboardApp(dash.Dash):
@@ -87,6 +91,9 @@ def create_app(settings: Settings, reader: data.MartsReader | None = None) -> da
         suppress_callback_exceptions=True,
         # Everything (plotly.js included) is served by the app itself: no CDN, works offline.
         serve_locally=True,
+        # No link-preview tags (og:, twitter:): they would echo the request's URL, Host header
+        # included, into every page, and an internal dashboard has no use for previews.
+        include_pages_meta=False,
     )
     # Imported here: register_page needs the app above to exist; the callbacks import the pages.
     from dashboard import callbacks  # noqa: F401  (registers the callbacks)
@@ -95,6 +102,7 @@ def create_app(settings: Settings, reader: data.MartsReader | None = None) -> da
     for page in (portfolio, answers, quality):
         page.register()
     app.layout = shell
+    app.server.config["MAX_CONTENT_LENGTH"] = MAX_REQUEST_BYTES
     figures.warm_up()
     warm_cache()
     _register_resources(app)

@@ -4,8 +4,10 @@ Rules this module keeps, so the rest of the dashboard need not think about them:
 
 - It connects as the read-only role (``Settings.role_dsn("reader")``), which may select from
   `marts` and nothing else; its sessions are read-only.
-- SQL text is fixed here. Filter values reach PostgreSQL only as bind parameters, and are
-  checked against the values the marts hold before that (see :func:`parse_state_scope`).
+- SQL text is fixed here. A filter value from a request is parsed first into one of the
+  values the marts hold, or the filter's default (see :func:`parse_state`, :func:`parse_year`);
+  only that choice is bound as a parameter, used in a cache key or shown in a page, so junk
+  values can neither grow the cache nor be echoed back.
 - Results are cached per process and keyed on a *marts version*: a cheap catalog query
   that changes whenever dbt rebuilds (or writes to) any table in `marts`. A rebuild
   therefore invalidates every cached result without the dashboard being told.
@@ -13,7 +15,6 @@ Rules this module keeps, so the rest of the dashboard need not think about them:
 
 from __future__ import annotations
 
-import json
 import threading
 import time
 from collections import OrderedDict
@@ -108,35 +109,33 @@ class MartMissing(LookupError):
 # --- filters: pure, so the rules are unit-tested without a database ---------------------
 
 
-def parse_state_scope(value: object, known_states: Sequence[str]) -> str | None:
-    """The sample scope for a state-filter value: 'ALL', a known state code, or None.
+def parse_state(value: object, known_states: Sequence[str]) -> str:
+    """A state-filter value as ALL_STATES or one of `known_states`.
 
-    None means "no such state": anything else a browser sends (an SQL fragment, a number,
-    a list) selects nothing rather than being passed on.
+    Anything else a browser sends (an SQL fragment, a number, a list, a state that is gone)
+    falls back to the default, all states: the result is always one of a few known values.
     """
-    if value is None or value == ALL_STATES:
-        return ALL_STATES
     if isinstance(value, str) and value in known_states:
         return value
-    return None
+    return ALL_STATES
 
 
-def cache_key(value: object) -> str:
-    """A hashable, canonical key for any filter value a browser can send (lists, dicts too)."""
-    return json.dumps(value, sort_keys=True, default=str)
+def default_year(known_years: Sequence[int]) -> int | str:
+    """The latest year: the portfolio team looks at the current year first."""
+    return max(known_years) if known_years else ALL_YEARS
 
 
-def parse_year(value: object, known_years: Sequence[int]) -> int | bool | None:
-    """A year-filter value as: None (all years), a known year, or False (no such year)."""
-    if value is None or value == ALL_YEARS:
-        return None
-    if isinstance(value, bool):
-        return False
-    if isinstance(value, int) and value in known_years:
+def parse_year(value: object, known_years: Sequence[int]) -> int | str:
+    """A year-filter value as ALL_YEARS or one of `known_years` (a number, or its four digits as
+    text); anything else falls back to the default, the latest year."""
+    if value == ALL_YEARS:
+        return ALL_YEARS
+    if isinstance(value, int) and not isinstance(value, bool) and value in known_years:
         return value
-    if isinstance(value, str) and value.isdigit() and len(value) == 4 and int(value) in known_years:
-        return int(value)
-    return False
+    digits = isinstance(value, str) and len(value) == 4 and value.isascii() and value.isdigit()
+    if digits and int(str(value)) in known_years:
+        return int(str(value))
+    return default_year(known_years)
 
 
 def complete_months(frame: pd.DataFrame, year: int) -> pd.DataFrame:
@@ -318,20 +317,23 @@ class MartsReader:
     def years(self) -> list[int]:
         return [int(year) for year in self.query(YEARS_SQL)["issue_year"]]
 
+    def state_choice(self, state_filter: object) -> str:
+        """What a state-filter value selects: ALL_STATES or a state the marts hold."""
+        return parse_state(state_filter, [code for code, _ in self.states()])
+
+    def year_choice(self, year_filter: object) -> int | str:
+        """What a year-filter value selects: ALL_YEARS or a year the marts hold."""
+        return parse_year(year_filter, self.years())
+
     def scatter_sample(self, state_filter: object) -> pd.DataFrame:
-        """The bounded sample for a state-filter value; no rows for a value that is no state."""
-        scope = parse_state_scope(state_filter, [code for code, _ in self.states()])
-        if scope is None:
-            return self.query(SCATTER_SAMPLE_SQL, {"scope": None}).iloc[0:0]
-        return self.query(SCATTER_SAMPLE_SQL, {"scope": scope})
+        """The bounded sample for what a state-filter value selects (state_choice)."""
+        return self.query(SCATTER_SAMPLE_SQL, {"scope": self.state_choice(state_filter)})
 
     def loans_per_month(self, year_filter: object) -> pd.DataFrame:
-        """Loans per month of one year (all twelve months), or of every year; none for no such year."""
-        year = parse_year(year_filter, self.years())
-        if year is False:
-            return self.query(LOANS_PER_MONTH_SQL, {"year": None}).iloc[0:0]
-        frame = self.query(LOANS_PER_MONTH_SQL, {"year": year})
-        return complete_months(frame, int(year)) if isinstance(year, int) else frame
+        """Loans per month of the year a year-filter value selects (all twelve months), or of every year."""
+        year = self.year_choice(year_filter)
+        frame = self.query(LOANS_PER_MONTH_SQL, {"year": None if year == ALL_YEARS else year})
+        return complete_months(frame, year) if isinstance(year, int) else frame
 
     def avg_amount_by_state(self) -> pd.DataFrame:
         return self.query(AVG_AMOUNT_BY_STATE_SQL)

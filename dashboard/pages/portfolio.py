@@ -27,38 +27,38 @@ def year_options(years: list[int]) -> list[dict[str, Any]]:
     return [{"label": "All years", "value": data.ALL_YEARS}] + [{"label": str(y), "value": y} for y in years]
 
 
-def default_year(years: list[int]) -> int | str:
-    """The latest year: the portfolio team looks at the current year first."""
-    return years[-1] if years else data.ALL_YEARS
+def scope_label(scope: str, states: list[tuple[str, str]]) -> str:
+    """The title of a parsed state choice (data.parse_state): never the text of a request."""
+    return "All states" if scope == data.ALL_STATES else dict(states).get(scope, "Unknown state")
 
 
-def scope_label(state_filter: object, states: list[tuple[str, str]]) -> str:
-    if state_filter in (None, data.ALL_STATES):
-        return "All states"
-    return dict(states).get(str(state_filter), "Unknown state")
+def year_label(year: int | str) -> str:
+    """The title of a parsed year choice (data.parse_year): never the text of a request."""
+    return "All years" if year == data.ALL_YEARS else f"Loans issued in {int(year)}"
 
 
-def year_label(year_filter: object) -> str:
-    return "All years" if year_filter in (None, data.ALL_YEARS) else f"Loans issued in {year_filter}"
+# The filter values of a request are parsed before anything else: the figure cache is keyed
+# on the choice (a few known values), so junk values neither grow it nor reach a title.
 
 
 def income_vs_amount_figure(reader: data.MartsReader, state_filter: object) -> Any:
-    """Question 2 for one value of the state filter (cached per value and marts version)."""
+    """Question 2 for what the state filter selects (cached per choice and marts version)."""
+    scope = reader.state_choice(state_filter)
 
     def build() -> Any:
-        sample = reader.scatter_sample(state_filter)
-        return figures.income_vs_amount(sample, scope_label(state_filter, reader.states()))
+        return figures.income_vs_amount(reader.scatter_sample(scope), scope_label(scope, reader.states()))
 
-    return cached_figure(reader, ("income_vs_amount", data.cache_key(state_filter)), build)
+    return cached_figure(reader, ("income_vs_amount", scope), build)
 
 
 def loans_per_month_figure(reader: data.MartsReader, year_filter: object) -> Any:
-    """Question 3 for one value of the year filter (cached per value and marts version)."""
+    """Question 3 for what the year filter selects (cached per choice and marts version)."""
+    year = reader.year_choice(year_filter)
 
     def build() -> Any:
-        return figures.loans_per_month(reader.loans_per_month(year_filter), year_label(year_filter))
+        return figures.loans_per_month(reader.loans_per_month(year), year_label(year))
 
-    return cached_figure(reader, ("loans_per_month", data.cache_key(year_filter)), build)
+    return cached_figure(reader, ("loans_per_month", year), build)
 
 
 def _filter(label: str, dropdown_id: str, dropdown: dcc.Dropdown) -> html.Div:
@@ -72,7 +72,7 @@ def _section(*children: Any) -> html.Section:
 def _build() -> html.Div:
     reader = data.reader()
     years = reader.years()
-    year = default_year(years)
+    year = data.default_year(years)
     amount_by_grade = cached_figure(
         reader, "amount_by_grade", lambda: figures.amount_by_grade(reader.amount_by_grade())
     )

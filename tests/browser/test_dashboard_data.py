@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import time
 from collections.abc import Iterator
 
 import psycopg
 import pytest
 
-from dashboard.data import ALL_STATES, MartMissing, MartsReader
+from dashboard.data import ALL_STATES, ALL_YEARS, MartMissing, MartsReader
 from lendflow.dbt import run_dbt
 from lendflow.settings import Settings
 from tests.browser.conftest import owner_query
@@ -50,13 +51,31 @@ def test_filter_values_are_checked_and_bound_never_spliced(
     reader: MartsReader, dashboard_settings: Settings, hostile: object
 ) -> None:
     before = owner_query(dashboard_settings, "select count(*) from marts.fct_loans")
-    sample = reader.scatter_sample(hostile)
-    months = reader.loans_per_month(hostile)
-    if hostile is None:  # no value: the defaults (all states, all years)
-        assert len(sample) > 0 and len(months) > 0
-    else:
-        assert sample.empty and months.empty
+    # No such state or year: the filters' defaults (all states, the latest year).
+    assert reader.scatter_sample(hostile).equals(reader.scatter_sample(ALL_STATES))
+    assert reader.loans_per_month(hostile).equals(reader.loans_per_month(max(reader.years())))
     assert owner_query(dashboard_settings, "select count(*) from marts.fct_loans") == before
+
+
+JUNK = ["<b onmouseover=alert(1)>CA</b>", "ALL ", "2019 or 1=1", "<a href='x'>2019</a>", 2019.5, [2019], {"a": 1}]
+
+
+def test_junk_filter_values_neither_grow_the_figure_cache_nor_reach_a_title(reader: MartsReader) -> None:
+    from dashboard.pages.portfolio import income_vs_amount_figure, loans_per_month_figure
+
+    states = [code for code, _ in reader.states()]
+    drawn = {}
+    for value in [*JUNK, *(f"junk-{n}" for n in range(50))]:
+        drawn[json.dumps(value)] = (income_vs_amount_figure(reader, value), loans_per_month_figure(reader, value))
+        assert not isinstance(value, str) or value not in json.dumps(drawn[json.dumps(value)]), value
+    figure_keys = {key[2][1] for key in list(reader.cache._entries) if key[1] == "derived" and key[2][0] == "figure"}
+    allowed = {("income_vs_amount", choice) for choice in [ALL_STATES, *states]}
+    allowed |= {("loans_per_month", choice) for choice in [ALL_YEARS, *reader.years()]}
+    assert figure_keys <= allowed
+    # Each drew the filters' defaults: all states, the latest year.
+    defaults = (income_vs_amount_figure(reader, ALL_STATES), loans_per_month_figure(reader, max(reader.years())))
+    assert all(figures == defaults for figures in drawn.values())
+    assert len(figure_keys) == 2
 
 
 def test_a_missing_mart_is_reported_as_such(reader: MartsReader) -> None:

@@ -4,33 +4,46 @@ from __future__ import annotations
 
 import pandas as pd
 import pytest
+from hypothesis import example, given
+from hypothesis import strategies as st
 
-from dashboard.data import ALL_STATES, ALL_YEARS, Rows, VersionedCache, complete_months, parse_state_scope, parse_year
+from dashboard.data import ALL_STATES, ALL_YEARS, Rows, VersionedCache, complete_months, parse_state, parse_year
 
 STATES = ["CA", "NY", "TX"]
 YEARS = [2017, 2018, 2019]
 
 
-@pytest.mark.parametrize("value", [None, ALL_STATES])
-def test_no_state_or_all_states_selects_the_whole_portfolio(value: object) -> None:
-    assert parse_state_scope(value, STATES) == ALL_STATES
+# Whatever a browser can send as a filter value: JSON of any shape, text of any kind.
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=4), inner, max_size=3),
+    max_leaves=6,
+)
 
 
 def test_a_known_state_selects_that_state() -> None:
-    assert parse_state_scope("NY", STATES) == "NY"
+    assert parse_state("NY", STATES) == "NY"
+    assert parse_state(ALL_STATES, STATES) == ALL_STATES
 
 
 @pytest.mark.parametrize(
     "value",
-    ["ny", "ZZ", "CA' OR '1'='1", "'; drop table marts.fct_loans; --", 7, ["CA"], {"CA": 1}, "", "CA "],
+    [None, "ny", "ZZ", "CA' OR '1'='1", "'; drop table marts.fct_loans; --", 7, ["CA"], {"CA": 1}, "", "CA "],
 )
-def test_anything_else_selects_nothing(value: object) -> None:
-    assert parse_state_scope(value, STATES) is None
+def test_anything_else_falls_back_to_all_states(value: object) -> None:
+    assert parse_state(value, STATES) == ALL_STATES
 
 
-@pytest.mark.parametrize("value", [None, ALL_YEARS])
-def test_no_year_or_all_years_means_every_year(value: object) -> None:
-    assert parse_year(value, YEARS) is None
+@given(value=st.one_of(st.text(), JSON_VALUES))
+@example(value="CA\x00")
+def test_any_state_value_parses_to_one_of_a_few_choices(value: object) -> None:
+    choice = parse_state(value, STATES)
+    assert choice in {ALL_STATES, *STATES}
+    assert choice == (value if value in STATES else ALL_STATES)
+
+
+def test_all_years_means_every_year() -> None:
+    assert parse_year(ALL_YEARS, YEARS) == ALL_YEARS
 
 
 @pytest.mark.parametrize(("value", "year"), [(2018, 2018), ("2019", 2019)])
@@ -38,9 +51,17 @@ def test_a_known_year_as_number_or_text(value: object, year: int) -> None:
     assert parse_year(value, YEARS) == year
 
 
-@pytest.mark.parametrize("value", [2016, "2016", "2019 or 1=1", "2019; drop table x", True, 2018.0, "", [2018]])
-def test_an_unknown_or_malformed_year_is_no_year(value: object) -> None:
-    assert parse_year(value, YEARS) is False
+@pytest.mark.parametrize(
+    "value", [None, 2016, "2016", "2019 or 1=1", "2019; drop table x", True, 2018.0, "", [2018], "２０１８"]
+)
+def test_an_unknown_or_malformed_year_falls_back_to_the_latest(value: object) -> None:
+    assert parse_year(value, YEARS) == 2019
+    assert parse_year(value, []) == ALL_YEARS  # no years at all: every year (there are none)
+
+
+@given(value=st.one_of(st.text(), st.integers(), JSON_VALUES))
+def test_any_year_value_parses_to_one_of_a_few_choices(value: object) -> None:
+    assert parse_year(value, YEARS) in {ALL_YEARS, *YEARS}
 
 
 def test_complete_months_fills_the_year_with_zero_months() -> None:
@@ -102,14 +123,6 @@ def test_rows_give_a_fresh_frame_each_time() -> None:
     first = rows.frame()
     first.loc[0, "a"] = 99
     assert rows.frame()["a"].tolist() == [1, 2]
-
-
-def test_cache_keys_are_canonical_for_any_value_a_browser_sends() -> None:
-    from dashboard.data import cache_key
-
-    assert cache_key({"b": 1, "a": [2]}) == cache_key({"a": [2], "b": 1})
-    assert cache_key("2019") != cache_key(2019)
-    assert hash(cache_key(["CA", {"x": None}]))  # lists and dicts become hashable keys
 
 
 def test_a_new_marts_version_rewarms_the_cache_once_in_the_background() -> None:

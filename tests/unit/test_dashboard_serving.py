@@ -6,8 +6,9 @@ import datetime as dt
 
 import pytest
 
+from dashboard.data import default_year
 from dashboard.layout import totals_cards
-from dashboard.pages.portfolio import default_year, scope_label, state_options, year_label, year_options
+from dashboard.pages.portfolio import scope_label, state_options, year_label, year_options
 from dashboard.pages.quality import age
 from dashboard.serve import ServeOptions, connect_worker, gunicorn_config, serve
 from dashboard.serving_policy import ALLOW_DEBUG_ENV, DebugModeRefused
