@@ -26,9 +26,9 @@ from orchestration.config import DEFAULT_ARGS, cosmos_configs
 from orchestration.manifest import manifest_path, model_asset_uris, read_manifest, unit_tests_without_test_task
 
 DOC = """
-Land the batch files and the stream, check the raw tables, build every dbt model as its own task
-(its tests right after it), check the marts, and document the run. Artifacts of each run:
-`$LENDFLOW_HOME/runs/<dag_id>/<run_id>/`.
+Land the batch files and the stream, check this run's raw batches, build every dbt model as its own
+task (its tests right after it), check the marts and each batch's quarantined share, and document
+the run. Artifacts of each run: `$LENDFLOW_HOME/runs/<dag_id>/<run_id>/`.
 """
 
 
@@ -59,7 +59,8 @@ def _stream_file(params: dict[str, Any], inputs: list[Path]) -> Path | None:
 
 
 def _gate(name: str, target: str, *, with_stream: bool = False) -> str:
-    """A quality gate; its failure is final: retrying cannot fix the data, so no retry is spent."""
+    """A quality gate on this run's batches (steps.quality_gate, as the gate role); its failure is
+    final: retrying cannot fix the data, so no retry is spent. A failed run blocks no later one."""
     from airflow.sdk.exceptions import AirflowFailException
 
     from orchestration import steps
