@@ -86,10 +86,9 @@ BLOCK_BYTES = 8 << 20
 MAX_BLOCK_BYTES = 64 << 20
 PARQUET_BATCH_ROWS = 65_536
 
-# Byte classes for a quick scan of a block: a field byte becomes "a", line ends "\n", and
-# commas and quotes stay themselves. C-speed passes (translate, numpy compares) then answer
-# what a regular expression would answer at a tenth of the speed.
-_CLASSES = bytes(b if b in b',"' else (0x0A if b in b"\r\n" else ord("a")) for b in range(256))
+# The bytes a quote may touch in well-formed CSV: field and line ends, and another quote.
+_SEPARATOR = np.zeros(256, dtype=bool)
+_SEPARATOR[list(b',"\r\n')] = True
 _NOT_SEPARATOR = bytes(b for b in range(256) if b not in b'",\n')
 # A record's separators as separators_of() leaves them: 23 commas, no quote.
 RECORD_SEPARATORS = b"," * (len(RAW_COLUMNS) - 1)
@@ -98,7 +97,7 @@ RECORD_SEPARATORS = b"," * (len(RAW_COLUMNS) - 1)
 @dataclass(frozen=True)
 class BlockScan:
     has_nul: bool  # PostgreSQL text cannot hold a NUL byte
-    odd_quotes: np.ndarray  # quoting Arrow and PostgreSQL would silently repair (see _odd_quote_offsets)
+    odd_quotes: np.ndarray  # quoting COPY would read otherwise than the csv module (see _odd_quote_offsets)
     newlines_in_values: bool  # some record spans lines
     separators: bytes  # the block's separators_of(): what its lines' field counts are read from
 
@@ -138,15 +137,28 @@ def separators_of(block: bytes) -> bytes:
 
 
 def _odd_quote_offsets(block: bytes) -> np.ndarray:
-    """Where quoting lies that Arrow (and PostgreSQL) would accept and silently repair: `"ab"c`,
-    `ab"c` (the offsets of those quotes).
+    """Offsets of the quotes PostgreSQL's COPY would read otherwise than Python's csv module
+    (which Arrow follows): a quote inside an unquoted value (`ab"c`, `ab""`, ` "ab"`) and text
+    after a closing quote (`"ab"c`, `""ab`). COPY takes any quote as the start or end of
+    quoting and would quietly land `abc` or `ab`; the exact path keeps or rejects them.
 
-    Three numpy compares over the byte classes: bytes.find(b'a"a') would crawl (2.5x slower),
-    as nearly every byte matches the pattern's last.
+    A block starts outside quotes (blocks end at record boundaries), so its quotes alternate
+    opening and closing (the two of an escaped "" close and reopen). A well-formed opening
+    quote follows a separator, a closing one precedes one. Numpy over the quotes only: ~10 ms
+    per 8 MiB block of quoted CSV.
     """
-    classes = np.frombuffer(block.translate(_CLASSES), np.uint8)
-    field, quote = ord("a"), ord('"')
-    return np.flatnonzero((classes[1:-1] == quote) & (classes[:-2] == field) & (classes[2:] == field)) + 1
+    data = np.frombuffer(block, np.uint8)
+    quotes = np.flatnonzero(data == ord('"'))
+    if quotes.size == 0:
+        return quotes
+    before, after = data[quotes - 1], data[(quotes + 1) % data.size]
+    if quotes[0] == 0:
+        before[0] = ord("\n")  # the block's first byte starts a line
+    if quotes[-1] == data.size - 1:
+        after[-1] = ord("\n")  # the block's last byte ends one
+    misplaced_opening = ~_SEPARATOR[before[0::2]]
+    misplaced_closing = ~_SEPARATOR[after[1::2]]
+    return np.concatenate((quotes[0::2][misplaced_opening], quotes[1::2][misplaced_closing]))
 
 
 def _lines_holding(block: bytes, offsets: np.ndarray) -> set[int]:

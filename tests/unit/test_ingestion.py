@@ -64,6 +64,11 @@ def test_record_blocks_cut_only_between_records() -> None:
         (b'"ab"c,d\n', True, False),  # Arrow would quietly read `abc`
         (b'a,b"c,d\n', True, True),
         (b"a,\x00,b\n", True, False),
+        # COPY would read these `Teacher`; the csv module keeps `Teacher""` and ` "Teacher"`, refuses `""Teacher`.
+        (b'a,Teacher"",c\n', True, False),
+        (b'a,""Teacher,c\n', True, False),
+        (b'a, "Teacher",c\n', True, False),
+        (b'"x""y","",""""\r\n"a,b"', False, False),  # escaped quotes, empty values, CRLF, no last newline
     ],
 )
 def test_scan_block_routes_doubtful_blocks_to_the_exact_path(block: bytes, exact: bool, multiline: bool) -> None:
