@@ -7,16 +7,17 @@ import logging
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import TypeGuard
 
-import numpy as np
 import psycopg
 from psycopg import sql
 
 from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow.db import connect, ensure_schema
 from lendflow.settings import Settings
+from lendflow.warehouse_rules import load_rules
 from python_steps.titles import TitleMapping, canonical_titles
-from python_steps.transforms import TRANSFORMED_COLUMNS, FittedParameter, fit_yeo_johnson
+from python_steps.transforms import TRANSFORMED_COLUMNS, FittedParameter, can_fit, fit_yeo_johnson
 
 log = logging.getLogger(__name__)
 
@@ -56,12 +57,16 @@ class StepsReport:
         return f"{self.titles:,} new titles -> {self.canonical_titles:,} canonical; {fitted or 'stored lambdas kept'}"
 
 
-def _as_float(text: object) -> float | None:
-    try:
-        value = float(str(text))
-    except (TypeError, ValueError):
-        return None
-    return value if np.isfinite(value) and value >= 0 else None
+def balance_value(column: str, text: object) -> float | None:
+    """The value dbt reads for this column, or None when dbt would quarantine it: the fit sees
+    exactly the balances that can reach the marts (Python's float() also takes 'nan', '1_000')."""
+    return load_rules().as_number(text, column)
+
+
+def usable_title(title: object) -> TypeGuard[str]:
+    """A title dbt can keep: text within the declared length (a longer one quarantines its
+    record, and could not be a key of the map: PostgreSQL's b-tree limit)."""
+    return isinstance(title, str) and len(title.strip(" ")) <= load_rules().max_text_length
 
 
 def _stream_values(conn: psycopg.Connection) -> Iterator[dict[str, object]]:
@@ -92,7 +97,7 @@ def read_landed_values(conn: psycopg.Connection, *, with_balances: bool) -> Land
     # the files' columns by the names they landed under, as the stream's keys below
     title_column = sql.Identifier(RAW_NAMES["emp_title"])
     for title, count in conn.execute(sql.SQL("select {}, count(*) from raw.loans group by 1").format(title_column)):
-        if title is not None:
+        if usable_title(title):
             titles[title] += count
     if with_balances:
         balance_columns = sql.SQL(", ").join(sql.Identifier(RAW_NAMES[column]) for column in TRANSFORMED_COLUMNS)
@@ -100,14 +105,14 @@ def read_landed_values(conn: psycopg.Connection, *, with_balances: bool) -> Land
             cursor.execute(sql.SQL("select {} from raw.loans").format(balance_columns))
             for row in cursor:
                 for column, value in zip(TRANSFORMED_COLUMNS, row, strict=True):
-                    balances[column].append(_as_float(value))
+                    balances[column].append(balance_value(column, value))
     for record in _stream_values(conn):
         title = record.get(RAW_NAMES["emp_title"])
-        if isinstance(title, str):
+        if usable_title(title):
             titles[title] += 1
         if with_balances:
             for column in TRANSFORMED_COLUMNS:
-                balances[column].append(_as_float(record.get(RAW_NAMES[column])))
+                balances[column].append(balance_value(column, record.get(RAW_NAMES[column])))
     return LandedValues(titles, balances)
 
 
@@ -177,7 +182,7 @@ def run(settings: Settings, *, refit: bool = True) -> StepsReport:
         parameters = [
             fit_yeo_johnson(column, values)
             for column, values in landed.balances.items()
-            if column not in fitted and len(values) >= 3
+            if column not in fitted and can_fit(column, values)
         ]
         write_outputs(conn, mappings, parameters, refit=refit)
     report = StepsReport(len(mappings), len({m.canonical_title for m in mappings}), parameters, refit)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -10,6 +11,8 @@ from scipy import stats
 
 # The balances DATA.md calls skewed; SQL applies the transform with the lambdas fitted here.
 TRANSFORMED_COLUMNS = ("avg_cur_bal", "tot_cur_bal")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -25,6 +28,16 @@ def clean_values(values: Sequence[float | None] | np.ndarray) -> np.ndarray:
     """Finite numbers only (missing or non-numeric values do not take part in a fit)."""
     array = np.asarray([np.nan if v is None else v for v in values], dtype=float)
     return array[np.isfinite(array)]
+
+
+def can_fit(column_name: str, values: Sequence[float | None] | np.ndarray) -> bool:
+    """Whether the values can be fitted; if not, the column keeps no lambda until they can (its
+    transformed values stay null), which a few identical balances must not turn into a failure."""
+    array = clean_values(values)
+    if array.size >= 3 and np.ptp(array) > 0:
+        return True
+    log.warning("%s: %d distinct finite values, too few to fit a transform yet", column_name, np.unique(array).size)
+    return False
 
 
 def fit_yeo_johnson(column_name: str, values: Sequence[float | None] | np.ndarray) -> FittedParameter:

@@ -13,9 +13,9 @@ import logging
 from collections import Counter
 from typing import TYPE_CHECKING
 
-from python_steps.run import RAW_NAMES, SCHEMA, StepsReport, _as_float
+from python_steps.run import RAW_NAMES, SCHEMA, StepsReport, balance_value, usable_title
 from python_steps.titles import canonical_titles
-from python_steps.transforms import TRANSFORMED_COLUMNS, fit_yeo_johnson
+from python_steps.transforms import TRANSFORMED_COLUMNS, can_fit, fit_yeo_johnson
 from spark_jobs.staging import ensure_raw_tables
 
 if TYPE_CHECKING:
@@ -32,10 +32,10 @@ def read_inputs(spark: SparkSession) -> tuple[Counter[str], dict[str, list[float
         "select `Emp Title`, `Avg Cur Bal`, `Tot Cur Bal` from raw.loans order by _landed_at, _file_sha256, _row_number"
     ).toLocalIterator()
     for title, avg, total in rows:
-        if title is not None:
+        if usable_title(title):
             titles[title] += 1
-        balances["avg_cur_bal"].append(_as_float(avg))
-        balances["tot_cur_bal"].append(_as_float(total))
+        balances["avg_cur_bal"].append(balance_value("avg_cur_bal", avg))
+        balances["tot_cur_bal"].append(balance_value("tot_cur_bal", total))
     values = spark.sql("select message_value from raw.loan_events order by topic, kafka_partition, kafka_offset")
     for (value,) in values.toLocalIterator():
         try:
@@ -45,10 +45,10 @@ def read_inputs(spark: SparkSession) -> tuple[Counter[str], dict[str, list[float
         if not isinstance(record, dict):
             continue
         title = record.get(RAW_NAMES["emp_title"])
-        if isinstance(title, str):
+        if usable_title(title):
             titles[title] += 1
         for column in TRANSFORMED_COLUMNS:
-            balances[column].append(_as_float(record.get(RAW_NAMES[column])))
+            balances[column].append(balance_value(column, record.get(RAW_NAMES[column])))
     return titles, balances
 
 
@@ -57,7 +57,7 @@ def run(spark: SparkSession) -> StepsReport:
     ensure_raw_tables(spark)
     titles, balances = read_inputs(spark)
     mappings = canonical_titles(titles)
-    parameters = [fit_yeo_johnson(column, values) for column, values in balances.items() if len(values) >= 3]
+    parameters = [fit_yeo_johnson(column, values) for column, values in balances.items() if can_fit(column, values)]
     spark.sql(f"create schema if not exists {SCHEMA}")
     title_rows = [(m.raw_title, m.canonical_title, m.cluster_key) for m in mappings]
     (

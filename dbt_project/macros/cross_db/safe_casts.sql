@@ -7,8 +7,9 @@
     +-Infinity and one too small is 0, which every declared range then refuses. Texts longer
     than max_text_length are never read (they are quarantined as too long). -#}
 
+{#- The grammar without its final anchor, which differs by engine (see spark__try_cast_double). -#}
 {% macro number_grammar() -%}
-    {{ return('^[-+]?([0-9]+([.][0-9]*)?|[.][0-9]+)([eE][-+]?[0-9]+)?') }}
+    {{ return(var('number_grammar')[:-1]) }}
 {%- endmacro %}
 
 {% macro try_cast_double(expr) -%}
@@ -18,7 +19,7 @@
 {#- PostgreSQL raises on a double out of range, so the value is bounded first. Nearly every
     number has at most 200 characters and a two-digit exponent: its magnitude lies within
     1e-299 .. 1e299 and it is cast straight away. The rest go through numeric (exact for an
-    exponent of up to four digits and 1,000 characters), then to the double, with the
+    exponent of up to four digits and max_text_length characters), then to the double, with the
     overflow and underflow decided beforehand; a longer exponent is Infinity or 0 outright. -#}
 {% macro default__try_cast_double(expr) -%}
     {%- set exponent_digits = "ltrim(substring(" ~ expr ~ " from '[eE][-+]?([0-9]+)$'), '0')" -%}

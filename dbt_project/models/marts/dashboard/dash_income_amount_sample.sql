@@ -19,7 +19,9 @@
 {%- set points_per_state = var('dash_scatter_points_per_state', 2000) %}
 {%- set points_overall = var('dash_scatter_points_overall', 2000) %}
 {%- set candidates_needed = [points_per_state, points_overall] | max %}
-{%- set spread = 'mod(loan_id * 2654435761, 4294967296)' %}
+{#- the id's low 31 bits first: any id up to the declared 18 digits, times the multiplier,
+    stays inside a bigint (the same order as before for every id below 2**31) -#}
+{%- set spread = 'mod(mod(loan_id, 2147483648) * 2654435761, 4294967296)' %}
 
 with
 
