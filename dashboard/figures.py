@@ -14,6 +14,8 @@ import numpy as np
 import pandas as pd
 import plotly.graph_objects as go
 
+from lendflow.questions import question_texts
+
 QUESTIONS = {
     "amount_by_grade": "How is the loan amount distributed in each letter grade?",
     "income_vs_amount": "How does the loan amount relate to annual income, by loan status?",
@@ -275,17 +277,8 @@ def bar_from_table(frame: pd.DataFrame, question: str, x: str, y: str, colour: s
 
 # --- the five business questions (DATA.md), answered by the rpt_ marts -----------------
 
-BUSINESS_QUESTIONS = {
-    "defaults_by_emp_length_income": (
-        "What are the average loan amount and interest rate of defaulted loans, by employment length and income band?"
-    ),
-    "funding_gap_by_grade": "What is the average (loan amount - funded amount) per grade, largest first?",
-    "verified_amount_by_state": "What is the total loan amount of verified vs not verified loans, per state?",
-    "issue_gap_by_grade": "What is the average gap in days between consecutive loans within each grade?",
-    "amount_change_by_state_grade": (
-        "What is the average difference in loan amount between consecutive loans within each state and grade?"
-    ),
-}
+# Their texts are dbt's (lendflow.questions): answer name -> question, the mart being rpt_<name>.
+BUSINESS_QUESTIONS = {mart.removeprefix("rpt_"): text for mart, text in question_texts().items()}
 INCOME_BANDS = ("low", "medium", "high")
 BAND_COLOURS = {"low": "#fdae61", "medium": "#74add1", "high": "#313695"}
 

@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
+from lendflow.questions import question_texts
+
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
 
@@ -195,17 +197,20 @@ def amount_change_by_state_grade_df(loans: DataFrame) -> DataFrame:
 @dataclass(frozen=True)
 class Question:
     number: int
-    text: str
     mart: str  # the dbt model answering it (schema marts)
     keys: tuple[str, ...]  # one row per key
     sql: Callable[[SparkSession], DataFrame]
     dataframe: Callable[[DataFrame], DataFrame]
 
+    @property
+    def text(self) -> str:
+        """The question in dbt's words (the mart's meta.question)."""
+        return question_texts()[self.mart]
+
 
 QUESTIONS: tuple[Question, ...] = (
     Question(
         1,
-        "Average loan amount and interest rate of defaulted loans, by employment length and income band",
         "rpt_defaults_by_emp_length_income",
         ("emp_length", "income_band"),
         defaults_by_emp_length_income_sql,
@@ -213,7 +218,6 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         2,
-        "Average (loan amount - funded amount) per grade, largest first",
         "rpt_funding_gap_by_grade",
         ("letter_grade",),
         funding_gap_by_grade_sql,
@@ -221,7 +225,6 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         3,
-        "Total loan amount of verified vs not verified loans, per state",
         "rpt_verified_amount_by_state",
         ("addr_state",),
         verified_amount_by_state_sql,
@@ -229,7 +232,6 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         4,
-        "Average gap in days between consecutive loans within each grade",
         "rpt_issue_gap_by_grade",
         ("letter_grade",),
         issue_gap_by_grade_sql,
@@ -237,7 +239,6 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         5,
-        "Average difference in loan amount between consecutive loans within each state + grade",
         "rpt_amount_change_by_state_grade",
         ("addr_state", "letter_grade"),
         amount_change_by_state_grade_sql,
