@@ -79,10 +79,11 @@ down: ## Stop the local services
 status: ## Show the services and their addresses
 	$(LENDFLOW) status
 
-lint: venv docs ## ruff (lint + format check), mypy, the docs site in strict mode
+lint: venv docs ## ruff (lint + format check), mypy, the import layers (lint-imports), the docs site in strict mode
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
 
 # Strict: a broken link or anchor in docs/ fails the build, and so `make lint` and CI.
 docs: venv ## Build the docs site (MkDocs) into site/, failing on any broken link

@@ -44,7 +44,7 @@ def _params() -> dict[str, Any]:
 def _input_files(params: dict[str, Any]) -> list[Path]:
     if params.get("input_files"):
         return [Path(p) for p in params["input_files"]]
-    from lendflow.pipeline import default_sample
+    from orchestration.pipeline import default_sample
 
     return [default_sample(config.load())]
 

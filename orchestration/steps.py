@@ -75,7 +75,7 @@ def replay_stream(
     once: only while nothing of the topic has landed in the PostgreSQL warehouse (the rule
     `lendflow run --direct` follows too), so a second run replays nothing and lands nothing twice.
     """
-    from lendflow.pipeline import topic_has_landed
+    from orchestration.pipeline import topic_has_landed
     from streaming.producer import produce
 
     if once and topic_has_landed(settings, topic):

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
@@ -259,6 +260,12 @@ class TwoWayAnswer:
     by_sql: pd.DataFrame
     by_dataframe: pd.DataFrame
     differences: list[str]  # empty when the two answers agree row by row
+
+    def write_csv(self, out_dir: Path) -> None:
+        """Both answers as out_dir/q<N>_sql.csv and out_dir/q<N>_dataframe.csv."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.by_sql.to_csv(out_dir / f"q{self.question.number}_sql.csv", index=False)
+        self.by_dataframe.to_csv(out_dir / f"q{self.question.number}_dataframe.csv", index=False)
 
 
 def two_way_answers(spark: SparkSession) -> list[TwoWayAnswer]:

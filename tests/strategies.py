@@ -15,8 +15,8 @@ from functools import lru_cache
 import pyarrow.csv as pacsv
 from hypothesis import strategies as st
 
-from lendflow.generate import generate_table
 from lendflow.raw_columns import RAW_COLUMNS
+from sample.generate import generate_table
 
 NUMERIC_COLUMNS = (
     "Annual Inc",

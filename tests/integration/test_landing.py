@@ -16,9 +16,9 @@ from psycopg import sql
 
 import ingestion.land as land
 from ingestion.land import OVERSIZE_REASON, VALUE_LIMIT, LandingError, Record, Reject, land_file, read_csv, read_records
-from lendflow.generate import generate_table
 from lendflow.raw_columns import RAW_COLUMNS
 from lendflow.settings import Settings
+from sample.generate import generate_table
 from tests.fixtures.bad_inputs import GOOD, HEADER, CsvCase, csv_cases, message_cases, row
 
 pytestmark = pytest.mark.postgres
@@ -483,7 +483,7 @@ def test_the_cli_names_the_corrupt_file_without_a_traceback(postgres: Settings, 
     path.write_bytes(path.read_bytes()[:-100])
     env = {**os.environ, "LENDFLOW_PG_DB": postgres.pg_db}
     done = subprocess.run(
-        [sys.executable, "-m", "lendflow.cli", "land", str(path)], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "cli", "land", str(path)], env=env, capture_output=True, text=True, timeout=120
     )
     output = " ".join((done.stdout + done.stderr).split())  # the console wraps long lines
     assert done.returncode == 1, output
