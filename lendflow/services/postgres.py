@@ -53,10 +53,9 @@ SHARED_SERVER_OPTIONS = {
 }
 
 
-def find_bindir() -> Path:
-    """The directory holding initdb and pg_ctl: env override, Debian's newest, or PATH."""
-    override = os.environ.get("LENDFLOW_PG_BINDIR")
-    candidates = [override] if override else []
+def find_bindir(override: Path | None = None) -> Path:
+    """The directory holding initdb and pg_ctl: the override (Settings.pg_bindir_override), Debian's newest, or PATH."""
+    candidates = [str(override)] if override else []
     candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True)
     initdb_on_path = shutil.which("initdb")
     if initdb_on_path:
@@ -166,7 +165,7 @@ def start(settings: Settings) -> None:
     """Start the local server (idempotent); make sure the warehouse database and its roles exist."""
     if not settings.pg_is_local:
         return
-    bindir = find_bindir()
+    bindir = find_bindir(settings.pg_bindir_override)
     data = data_dir(settings)
     if _pg_ctl_status(bindir, data):
         # Already running: the database (LENDFLOW_PG_DB may be new) and roles may still be missing.
@@ -218,7 +217,7 @@ def ensure_database(settings: Settings) -> None:
 def stop(settings: Settings) -> None:
     if not settings.pg_is_local:
         return
-    bindir = find_bindir()
+    bindir = find_bindir(settings.pg_bindir_override)
     data = data_dir(settings)
     if _pg_ctl_status(bindir, data):
         _run(_server_cmd(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"), "pg_ctl stop")
@@ -231,7 +230,7 @@ def status(settings: Settings) -> ServiceStatus:
     if not settings.pg_is_local:
         return ServiceStatus("postgres", _can_connect(settings.pg_dsn), address, external=True)
     try:
-        bindir = find_bindir()
+        bindir = find_bindir(settings.pg_bindir_override)
     except ServiceError as error:
         return ServiceStatus("postgres", False, address, detail=str(error))
     data = data_dir(settings)
