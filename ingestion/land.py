@@ -64,7 +64,7 @@ from psycopg import sql
 from psycopg.copy import QueuedLibpqWriter
 
 from ingestion.raw_tables import LINEAGE_SETTINGS, ensure_raw_tables_exist
-from lendflow.db import masked_dsn
+from lendflow.db import connect_dsn, masked_dsn
 from lendflow.progress import row_progress
 from lendflow.raw_columns import RAW_COLUMNS
 from lendflow.settings import Settings
@@ -826,7 +826,7 @@ def land_file(path: Path, settings: Settings, *, progress: bool = True, role: st
     lineage = Lineage(str(path.resolve()), digest, str(uuid.uuid4()))
     try:
         ensure_raw_tables_exist(settings, dsn)
-        with psycopg.connect(dsn, connect_timeout=10) as conn:
+        with connect_dsn(dsn) as conn:
             report = _land_in_transaction(conn, path, lineage, progress)
     except psycopg.OperationalError as error:
         raise LandingError(

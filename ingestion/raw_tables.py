@@ -9,6 +9,7 @@ from __future__ import annotations
 import psycopg
 from psycopg import sql
 
+from lendflow.db import connect_dsn
 from lendflow.raw_columns import (
     BIGINT,
     BYTES,
@@ -162,10 +163,10 @@ def ensure_raw_tables_exist(settings: Settings, dsn: str | None = None) -> None:
     owner may update and drop), so when they are missing the owner's connection creates
     them; a least-privilege loader only ever checks.
     """
-    with psycopg.connect(dsn or settings.pg_dsn, connect_timeout=10, autocommit=True) as conn:
+    with connect_dsn(dsn or settings.pg_dsn, autocommit=True) as conn:
         if raw_tables_ready(conn):
             return
-    with psycopg.connect(settings.pg_dsn, connect_timeout=10) as conn:
+    with connect_dsn(settings.pg_dsn) as conn:
         # Two landings starting at once on a fresh database would race on the catalogs.
         conn.execute("select pg_advisory_xact_lock(hashtext('lendflow.raw_tables'))")
         ensure_raw_tables(conn)

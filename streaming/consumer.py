@@ -45,6 +45,7 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, wait_exponential
 
 from ingestion.raw_tables import ensure_raw_tables_exist
+from lendflow.db import connect_dsn
 from lendflow.progress import row_progress
 from lendflow.services.base import ServiceError
 from lendflow.services.kafka import ensure_topic
@@ -284,7 +285,7 @@ class EventWriter:
 
     def _land_once(self, rows: bytes, count: int) -> int:
         if self._conn is None:
-            self._conn = psycopg.connect(self._dsn, connect_timeout=10)
+            self._conn = connect_dsn(self._dsn)
         try:
             return _land_batch(self._conn, rows, count)
         except psycopg.Error as error:

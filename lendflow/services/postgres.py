@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from lendflow.db import connect_dsn, maintenance_dsn
 from lendflow.redact import masked_dsn
 from lendflow.services import roles
 from lendflow.services.base import ServiceError, ServiceStatus, port_is_open, tail, wait_until
@@ -193,22 +194,19 @@ def recreate_database(settings: Settings) -> None:
     """Drop and create the warehouse database, with the schemas, roles and grants `lendflow up`
     gives it: how benchmarks and tests start from an empty warehouse."""
     drop_database(settings)
-    admin_dsn = settings.pg_dsn.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+    with connect_dsn(maintenance_dsn(settings), autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.pg_db)))
     roles.bootstrap(settings)
 
 
 def drop_database(settings: Settings) -> None:
     """Drop the warehouse database (its sessions closed first), if it exists."""
-    admin_dsn = settings.pg_dsn.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+    with connect_dsn(maintenance_dsn(settings), autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(settings.pg_db)))
 
 
 def ensure_database(settings: Settings) -> None:
-    admin_dsn = settings.pg_dsn.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+    with connect_dsn(maintenance_dsn(settings), autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", (settings.pg_db,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.pg_db)))
@@ -239,7 +237,7 @@ def status(settings: Settings) -> ServiceStatus:
 
 def _can_connect(dsn: str) -> bool:
     try:
-        with psycopg.connect(dsn, connect_timeout=3):
+        with connect_dsn(dsn, connect_timeout=3):
             return True
     except psycopg.Error:
         return False
