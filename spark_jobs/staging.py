@@ -4,7 +4,7 @@ The same raw tables as PostgreSQL's (ingestion/raw_tables.py), as Parquet tables
 metastore, so dbt's sources (`raw.loans`, `raw.loan_events`, `raw.landed_files`,
 `raw.rejected_rows`) resolve on the spark target exactly as on the postgres one.
 
-Batch files are read by the very reader `lendflow land` uses (ingestion.land.read_records):
+Batch files are read by the very reader `lendflow land` uses (ingestion.records.read_records):
 one definition of "a record", "a rejected line" and "the text of a value", so Spark staging
 and PostgreSQL hold the same rows and the same text, and the counts agree by construction.
 Exactly once: every table is partitioned by the file's SHA-256 and written with a dynamic
@@ -30,7 +30,7 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingestion.land import LandingError, LandingReport, Record, Reject, file_sha256, read_records
+from ingestion.records import LandingError, LandingReport, Record, Reject, file_sha256, read_records
 from lendflow.progress import row_progress
 from lendflow.raw_columns import (
     BIGINT,

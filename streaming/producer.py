@@ -32,7 +32,8 @@ import pyarrow.parquet as pq
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from ingestion.land import LandingError, Record, header_order, parse_block_fast, parse_lines, record_blocks
+from ingestion.csv_blocks import parse_block_fast, record_blocks
+from ingestion.records import LandingError, Record, header_order, parse_lines
 from lendflow.progress import row_progress
 from lendflow.raw_columns import RAW_COLUMNS
 from lendflow.services.base import ServiceError
