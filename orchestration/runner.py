@@ -41,9 +41,10 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("prepare", ("prepare_run",)),
     ("land", ("land_batch_files",)),
     ("stream", ("replay_stream", "consume_stream")),
-    ("gates", ("gate_",)),
+    ("raw gate", ("gate_raw",)),
     ("python steps", ("python_steps",)),
     ("dbt models", ("dbt.", "dbt_unit_tests")),
+    ("marts gate", ("gate_marts",)),
     ("docs", ("dbt_docs",)),
     ("dashboard check", ("check_dashboard",)),
 )

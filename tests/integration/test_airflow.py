@@ -42,8 +42,14 @@ def _airflow_run(
     env: dict[str, str], *args: str, dag_id: str = "lending_elt"
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     """`lendflow airflow-run DAG_ID ARGS`; the process and the summary.json of the run it made."""
-    lendflow = str(Path(sys.executable).parent / "lendflow")
-    cmd = [lendflow, "airflow-run", dag_id, "--no-compile-first", *args]
+    return _lendflow(env, "airflow-run", dag_id, "--no-compile-first", *args, dag_id=dag_id)
+
+
+def _lendflow(
+    env: dict[str, str], *args: str, dag_id: str = "lending_elt"
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    """`lendflow ARGS`, a command that runs dag_id; the process and the summary.json of the run it made."""
+    cmd = [str(Path(sys.executable).parent / "lendflow"), *args]
     runs = config.load().runs_dir / dag_id
     before = set(runs.glob("*/summary.json"))
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False, timeout=1200)
@@ -174,6 +180,20 @@ def _rows_of(sample: Path, out: Path, start: int, stop: int, *, percent_every: i
     return out
 
 
+STAGES_SHOWN = (
+    "prepare", "land", "stream", "raw gate", "python steps", "dbt models", "marts gate", "docs", "dashboard check",
+)  # fmt: skip
+
+
+def _assert_airflow_log_kept_off_the_terminal(run_dir: Path, output: str) -> None:
+    """A person reads a short view; Airflow's ~1,800 lines of its own log are in the run folder."""
+    assert len(output.splitlines()) < 80, output
+    assert "[DAG TEST]" not in output
+    log = (run_dir / "airflow.log").read_text()
+    assert "[DAG TEST] running task" in log
+    assert len(log.splitlines()) > 500
+
+
 @pytest.mark.timeout(1800)
 def test_the_run_after_a_failed_one_succeeds_and_serves_its_loans(
     postgres: Settings, small_sample: Path, dbt_manifest: Path, tmp_path: Path
@@ -189,21 +209,30 @@ def test_the_run_after_a_failed_one_succeeds_and_serves_its_loans(
     env = _fresh_database(postgres, db)
     dsn = postgres.pg_dsn.rsplit("/", 1)[0] + f"/{db}"
 
-    failed, summary = _airflow_run(env, "--input", str(dirty), "--no-stream")
+    # `lendflow run` (what `make run` runs): a line per stage, the failure in full, Airflow's own
+    # log in the run folder rather than on the terminal.
+    failed, summary = _lendflow(env, "run", "--input", str(dirty))
     assert failed.returncode != 0
     states = summary["task_states"]
     assert states["gate_raw"] == "success"  # the rates in percent are reported there, not fatal
     assert states["gate_marts"] == "failed"
     assert states["dbt_docs"] == "upstream_failed"
     output = failed.stdout + failed.stderr
+    assert "✗ gate_marts failed" in output
     assert "quarantined_share" in output and "dirty.csv" in output and "int_rate_out_of_range" in output
+    _assert_airflow_log_kept_off_the_terminal(Path(summary["run_dir"]), output)
     raw = json.loads((Path(summary["run_dir"]) / "gx" / "results" / "raw.json").read_text())
     reported = [r for item in raw for r in item["results"] if not r["success"]]
     assert {r["expectation_config"]["severity"] for r in reported} == {"warning"}
 
-    passed, summary = _airflow_run(env, "--input", str(clean), "--no-stream")
+    passed, summary = _lendflow(env, "run", "--input", str(clean))
     assert passed.returncode == 0, passed.stderr[-5000:]
     assert summary["state"] == "success"
+    output = passed.stdout + passed.stderr
+    for stage in STAGES_SHOWN:
+        assert f"✓ {stage} " in output, output
+    assert f"{len(summary['task_states'])} tasks succeeded" in output
+    _assert_airflow_log_kept_off_the_terminal(Path(summary["run_dir"]), output)
     served = f"select count(*) from marts.fct_loans where loan_id = any(array{sorted(_loan_ids(clean))}::bigint[])"
     assert _count(dsn, served) >= len(_loan_ids(clean)) * 0.9
     assert _count(dsn, "select count(*) from marts.fct_loans where int_rate > 1") == 0
