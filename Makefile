@@ -15,7 +15,7 @@ UV_VERSION  := 0.13.8
 STAMP       := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml Makefile | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
 
-.PHONY: help run test setup venv system up down status lint format lock clean manifest airflow-run
+.PHONY: help run test setup venv system up down status lint docs format lock clean manifest airflow-run
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -79,10 +79,16 @@ down: ## Stop the local services
 status: ## Show the services and their addresses
 	$(LENDFLOW) status
 
-lint: venv ## ruff (lint + format check), mypy, sqlfluff
+lint: venv docs ## ruff (lint + format check), mypy, the import layers (lint-imports), the docs site in strict mode
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/mypy
+	$(VENV)/bin/lint-imports
+
+# Strict: a broken link or anchor in docs/ fails the build, and so `make lint` and CI.
+docs: venv ## Build the docs site (MkDocs) into site/, failing on any broken link
+	@# Not --quiet: it hides warnings from the count strict mode fails on.
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict -d site
 
 format: venv ## Apply ruff's fixes and formatting
 	$(VENV)/bin/ruff check --fix .
@@ -93,4 +99,4 @@ lock: ## Re-resolve requirements.lock from pyproject.toml
 	$(UV) pip compile -q pyproject.toml --extra dev --python-version 3.11 -o requirements.lock
 
 clean: down ## Stop services and remove all local state (the venv stays)
-	rm -rf .lendflow dbt_project/target dbt_project/logs
+	rm -rf .lendflow dbt_project/target dbt_project/logs site

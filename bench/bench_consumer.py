@@ -29,9 +29,9 @@ from rich.table import Table
 
 from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow import settings as config
-from lendflow.generate import write_sample
 from lendflow.services import kafka, postgres
 from lendflow.settings import Settings
+from sample.generate import write_sample
 from streaming.consumer import consume
 from streaming.producer import produce
 

@@ -31,10 +31,10 @@ from ingestion.land import land_file
 from ingestion.raw_tables import ensure_raw_tables
 from lendflow import settings as config
 from lendflow.dbt import run_dbt
-from lendflow.generate import write_sample
 from lendflow.services import postgres
 from lendflow.settings import DBT_PROJECT_DIR, Settings
 from python_steps import run as python_steps
+from sample.generate import write_sample
 
 TOPIC = "loans_bench"
 

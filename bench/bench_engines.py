@@ -34,9 +34,9 @@ from rich.console import Console
 from rich.table import Table
 
 from lendflow import settings as config
-from lendflow.generate import write_sample
 from lendflow.services import postgres
 from lendflow.settings import Settings
+from sample.generate import write_sample
 
 console = Console()
 LENDFLOW = str(Path(sys.executable).parent / "lendflow")

@@ -145,9 +145,9 @@ def main() -> int:
     parser.add_argument("--skip-run", action="store_true")
     args = parser.parse_args()
 
-    from lendflow.generate import write_sample
     from lendflow.services import local
     from orchestration.runner import compile_manifest, span
+    from sample.generate import write_sample
 
     settings = config.load()
     local.up(settings, ["postgres", "kafka"])

@@ -1,2 +1,2 @@
-"""The Plotly Dash app over the marts: data access (data.py), charts (figures.py), layout
+"""The Plotly Dash app over the marts: data access (data.py), charts (charts/, gathered in figures.py), layout
 (layout.py, pages/), callbacks (callbacks.py), serving (serve.py)."""

@@ -6,7 +6,9 @@ from typing import Any
 
 from dash import Input, Output, callback
 
-from dashboard import data, figures
+from dashboard import data
+from dashboard.charts.portfolio import QUESTIONS
+from dashboard.charts.theme import empty_figure
 from dashboard.layout import NOT_BUILT, UNREACHABLE, UNREACHABLE_ERRORS
 from dashboard.pages.portfolio import (
     MONTHLY,
@@ -26,9 +28,9 @@ def draw_income_vs_amount(state_filter: Any) -> Any:
     try:
         return income_vs_amount_figure(data.reader(), state_filter)
     except data.MartMissing:
-        return figures.empty_figure(figures.QUESTIONS["income_vs_amount"], NOT_BUILT)
+        return empty_figure(QUESTIONS["income_vs_amount"], NOT_BUILT)
     except UNREACHABLE_ERRORS:
-        return figures.empty_figure(figures.QUESTIONS["income_vs_amount"], UNREACHABLE)
+        return empty_figure(QUESTIONS["income_vs_amount"], UNREACHABLE)
 
 
 @callback(Output(MONTHLY, "figure"), Input(YEAR_FILTER, "value"), prevent_initial_call=True)
@@ -36,6 +38,6 @@ def draw_loans_per_month(year_filter: Any) -> Any:
     try:
         return loans_per_month_figure(data.reader(), year_filter)
     except data.MartMissing:
-        return figures.empty_figure(figures.QUESTIONS["loans_per_month"], NOT_BUILT)
+        return empty_figure(QUESTIONS["loans_per_month"], NOT_BUILT)
     except UNREACHABLE_ERRORS:
-        return figures.empty_figure(figures.QUESTIONS["loans_per_month"], UNREACHABLE)
+        return empty_figure(QUESTIONS["loans_per_month"], UNREACHABLE)

@@ -7,7 +7,6 @@ Debug mode (Dash's dev server with the Werkzeug debugger) is only ever used when
 from __future__ import annotations
 
 import logging
-import os
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,7 +14,7 @@ from typing import Any
 
 from gunicorn.app.base import BaseApplication
 
-from dashboard.serving_policy import ALLOW_DEBUG_ENV, check_debug_allowed
+from dashboard.serving_policy import check_debug_allowed
 from lendflow.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -98,7 +97,7 @@ def serve(settings: Settings, options: ServeOptions, *, debug: bool = False, ann
 
     Raises serving_policy.DebugModeRefused for debug=True unless the environment allows it.
     """
-    check_debug_allowed(debug, os.environ.get(ALLOW_DEBUG_ENV))
+    check_debug_allowed(debug, settings.dashboard_allow_debug)
     if debug:
         from dashboard.app import create_app
 

@@ -5,12 +5,12 @@ fine on a laptop, a remote shell anywhere else. So asking for debug (a flag, an 
 is not enough; the environment must allow it too, with LENDFLOW_DASHBOARD_ALLOW_DEBUG=1.
 The app calls this before it serves:
 
-    check_debug_allowed(debug, os.environ.get(ALLOW_DEBUG_ENV))
+    check_debug_allowed(debug, settings.dashboard_allow_debug)
 """
 
 from __future__ import annotations
 
-ALLOW_DEBUG_ENV = "LENDFLOW_DASHBOARD_ALLOW_DEBUG"
+from lendflow.settings import DASHBOARD_ALLOW_DEBUG_ENV as ALLOW_DEBUG_ENV
 
 
 class DebugModeRefused(RuntimeError):

@@ -1,21 +1,48 @@
-"""DDL of the raw schema: every source column as text, plus lineage columns."""
+"""PostgreSQL's raw tables, generated from their declaration in lendflow.raw_columns.
+
+Every source column is text; the lineage columns take their defaults from the landing's
+transaction settings (below).
+"""
 
 from __future__ import annotations
 
 import psycopg
 from psycopg import sql
 
-from lendflow.raw_columns import RAW_COLUMNS
+from lendflow.db import connect_dsn
+from lendflow.raw_columns import (
+    BIGINT,
+    BYTES,
+    INTEGER,
+    LANDED_FILES,
+    LINEAGE_COLUMNS,
+    LOAN_EVENTS,
+    LOANS,
+    RAW_SCHEMA_NAME,
+    REJECTED_ROWS,
+    TEXT,
+    TIMESTAMP,
+    UUID,
+    RawTable,
+    TableColumn,
+)
 from lendflow.settings import Settings
+
+POSTGRES_TYPES = {
+    TEXT: "text",
+    BIGINT: "bigint",
+    INTEGER: "integer",
+    UUID: "uuid",
+    TIMESTAMP: "timestamptz",
+    BYTES: "bytea",
+}
 
 # Lineage that is the same for every row of a file comes from settings of the landing's
 # transaction (set_config(..., is_local => true)), not from each line: PostgreSQL then parses
 # ~150 bytes less per row, a tenth of a landing's time. Unset (another writer), the default is
 # NULL and the insert fails: whoever else writes raw.loans must name its lineage.
 LINEAGE_SETTINGS: dict[str, str] = {
-    "_source_file": "lendflow.source_file",
-    "_file_sha256": "lendflow.file_sha256",
-    "_batch_id": "lendflow.batch_id",
+    column.name: column.from_setting for column in LINEAGE_COLUMNS if column.from_setting is not None
 }
 
 # The defaults read the settings through this function, declared immutable, which it is not
@@ -30,26 +57,42 @@ language sql immutable
 as $$ select nullif(current_setting(name, true), '') $$""")
 
 
-def _from_setting(column: str, cast: str = "") -> str:
-    return f"raw.lineage_setting('{LINEAGE_SETTINGS[column]}'){cast}"
+def column_default(column: TableColumn) -> sql.SQL | None:
+    """The column's default in PostgreSQL, if it has one."""
+    if column.from_setting is not None:
+        cast = "::uuid" if column.kind == UUID else ""
+        return sql.SQL(f"raw.lineage_setting('{column.from_setting}'){cast}")
+    if column.stamped:
+        return sql.SQL("now()")
+    return None
 
 
-LINEAGE_COLUMNS: tuple[tuple[str, str], ...] = (
-    ("_source_file", f"text not null default {_from_setting('_source_file')}"),
-    ("_file_sha256", f"text not null default {_from_setting('_file_sha256')}"),
-    ("_row_number", "bigint not null"),
-    ("_batch_id", f"uuid not null default {_from_setting('_batch_id', '::uuid')}"),
-    ("_landed_at", "timestamptz not null default now()"),
-)
+def column_definition(column: TableColumn) -> sql.Composed:
+    parts: list[sql.Composable] = [sql.Identifier(column.name), sql.SQL(POSTGRES_TYPES[column.kind])]
+    if column.required:
+        parts.append(sql.SQL("not null"))
+    default = column_default(column)
+    if default is not None:
+        parts += [sql.SQL("default"), default]
+    return sql.SQL(" ").join(parts)
 
-# (_file_sha256, _row_number) identifies a row, but deliberately without a unique index:
-# maintaining it would cut COPY speed by more than half, and it guards nothing that
+
+def create_table(table: RawTable) -> sql.Composed:
+    """`create table if not exists` for one raw table, from its declaration."""
+    definitions = [column_definition(column) for column in table.columns]
+    if table.primary_key:
+        definitions.append(
+            sql.SQL("primary key ({})").format(sql.SQL(", ").join(map(sql.Identifier, table.primary_key)))
+        )
+    return sql.SQL("create table if not exists {} ({})").format(
+        sql.Identifier(RAW_SCHEMA_NAME, table.name), sql.SQL(", ").join(definitions)
+    )
+
+
+# (_file_sha256, _row_number) identifies a row of raw.loans, but deliberately without a unique
+# index: maintaining it would cut COPY speed by more than half, and it guards nothing that
 # raw.landed_files does not already guard (a file lands in one transaction together with
 # its landed_files row, whose primary key is the checksum: a file lands whole, once).
-_LOANS = sql.SQL("create table if not exists raw.loans ({columns}, {lineage})").format(
-    columns=sql.SQL(", ").join(sql.SQL("{} text").format(sql.Identifier(name)) for name in RAW_COLUMNS),
-    lineage=sql.SQL(", ").join(sql.SQL(f"{name} {kind}") for name, kind in LINEAGE_COLUMNS),
-)
 # Databases created before that decision still carry the index.
 _LOANS_WITHOUT_OLD_UNIQUE = sql.SQL(
     "alter table raw.loans drop constraint if exists loans__file_sha256__row_number_key"
@@ -57,54 +100,15 @@ _LOANS_WITHOUT_OLD_UNIQUE = sql.SQL(
 # Databases created before the lineage came from settings lack the defaults.
 _LOANS_LINEAGE_DEFAULTS = sql.SQL("alter table raw.loans {}").format(
     sql.SQL(", ").join(
-        sql.SQL("alter column {} set default {}").format(sql.Identifier(name), sql.SQL(kind.split(" default ", 1)[1]))
-        for name, kind in LINEAGE_COLUMNS
-        if name in LINEAGE_SETTINGS
+        sql.SQL("alter column {} set default {}").format(sql.Identifier(column.name), default)
+        for column in LINEAGE_COLUMNS
+        if column.from_setting is not None and (default := column_default(column)) is not None
     )
 )
-
-_LANDED_FILES = sql.SQL("""
-create table if not exists raw.landed_files (
-    file_sha256   text primary key,
-    source_file   text not null,
-    batch_id      uuid not null,
-    rows_read     bigint not null,
-    rows_landed   bigint not null,
-    rows_rejected bigint not null,
-    landed_at     timestamptz not null default now()
-)""")
-
-_REJECTED_ROWS = sql.SQL("""
-create table if not exists raw.rejected_rows (
-    source_file  text not null,
-    file_sha256  text not null,
-    line_number  bigint not null,
-    raw_text     text not null,
-    reason       text not null,
-    batch_id     uuid not null,
-    rejected_at  timestamptz not null default now()
-)""")
-
-
-# Kafka messages exactly as they arrived: the value need not be valid JSON. The unique
-# (topic, partition, offset) is what makes redelivery after a crash land nothing twice.
-_LOAN_EVENTS = sql.SQL("""
-create table if not exists raw.loan_events (
-    topic             text not null,
-    kafka_partition   integer not null,
-    kafka_offset      bigint not null,
-    message_key       text,
-    message_value     text,
-    message_timestamp timestamptz,
-    _landed_at        timestamptz not null default now(),
-    primary key (topic, kafka_partition, kafka_offset)
-)""")
-
-# Text cannot hold every byte string: when a key or value is not valid UTF-8 (or holds NUL),
-# message_key / message_value carry a readable \xNN rendering and these the exact bytes.
-_LOAN_EVENTS_BYTES = (
-    sql.SQL("alter table raw.loan_events add column if not exists message_key_bytes bytea"),
-    sql.SQL("alter table raw.loan_events add column if not exists message_value_bytes bytea"),
+# Databases created before raw.loan_events kept exact bytes lack these columns.
+_LOAN_EVENTS_BYTES = tuple(
+    sql.SQL("alter table raw.loan_events add column if not exists {} bytea").format(sql.Identifier(name))
+    for name in ("message_key_bytes", "message_value_bytes")
 )
 
 # What landing needs; a role that may only insert (the loader) checks these, the owner creates them.
@@ -119,17 +123,18 @@ REQUIRED_COLUMNS: tuple[tuple[str, str], ...] = (
 def ensure_raw_tables(conn: psycopg.Connection) -> None:
     """Create the raw schema and its tables if they are missing (idempotent)."""
     conn.execute("create schema if not exists raw")
-    for ddl in (
+    statements: tuple[sql.SQL | sql.Composed, ...] = (
         _LINEAGE_SETTING_FUNCTION,
-        _LOANS,
+        create_table(LOANS),
         _LOANS_WITHOUT_OLD_UNIQUE,
         _LOANS_LINEAGE_DEFAULTS,
-        _LANDED_FILES,
-        _REJECTED_ROWS,
-        _LOAN_EVENTS,
+        create_table(LANDED_FILES),
+        create_table(REJECTED_ROWS),
+        create_table(LOAN_EVENTS),
         *_LOAN_EVENTS_BYTES,
-    ):
-        conn.execute(ddl)
+    )
+    for statement in statements:
+        conn.execute(statement)
 
 
 def raw_tables_ready(conn: psycopg.Connection) -> bool:
@@ -158,10 +163,10 @@ def ensure_raw_tables_exist(settings: Settings, dsn: str | None = None) -> None:
     owner may update and drop), so when they are missing the owner's connection creates
     them; a least-privilege loader only ever checks.
     """
-    with psycopg.connect(dsn or settings.pg_dsn, connect_timeout=10, autocommit=True) as conn:
+    with connect_dsn(dsn or settings.pg_dsn, autocommit=True) as conn:
         if raw_tables_ready(conn):
             return
-    with psycopg.connect(settings.pg_dsn, connect_timeout=10) as conn:
+    with connect_dsn(settings.pg_dsn) as conn:
         # Two landings starting at once on a fresh database would race on the catalogs.
         conn.execute("select pg_advisory_xact_lock(hashtext('lendflow.raw_tables'))")
         ensure_raw_tables(conn)

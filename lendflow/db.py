@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import psycopg
 from psycopg import sql
+from psycopg.conninfo import make_conninfo
 
 from lendflow.redact import masked_dsn
 from lendflow.settings import Settings
@@ -11,9 +12,19 @@ from lendflow.settings import Settings
 
 def connect(settings: Settings, *, autocommit: bool = False, role: str | None = None) -> psycopg.Connection:
     """A psycopg 3 connection to the warehouse database, as its owner or as `role` (Settings.role_dsn)."""
-    dsn = settings.role_dsn(role) if role else settings.pg_dsn
+    return connect_dsn(settings.role_dsn(role) if role else settings.pg_dsn, autocommit=autocommit)
+
+
+def maintenance_dsn(settings: Settings) -> str:
+    """The owner's DSN to the server's `postgres` database: where databases and roles are made."""
+    return make_conninfo(settings.pg_dsn, dbname="postgres")
+
+
+def connect_dsn(dsn: str, *, autocommit: bool = False, connect_timeout: int = 10) -> psycopg.Connection:
+    """A psycopg 3 connection through `dsn`; when the server cannot be reached, an error naming
+    it (password masked) and what to try."""
     try:
-        return psycopg.connect(dsn, autocommit=autocommit, connect_timeout=10)
+        return psycopg.connect(dsn, autocommit=autocommit, connect_timeout=connect_timeout)
     except psycopg.OperationalError as error:
         raise psycopg.OperationalError(
             f"cannot reach PostgreSQL at {masked_dsn(dsn)}: {error}. "

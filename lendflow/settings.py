@@ -26,6 +26,15 @@ state under ``LENDFLOW_HOME`` (git-ignored).
 | LENDFLOW_READER_STATEMENT_TIMEOUT | 30s                     | longest statement of the reader role    |
 |                           |                                 | (dashboard, pgAdmin); PostgreSQL units  |
 | LENDFLOW_READER_CONNECTION_LIMIT  | 20                      | most sessions the reader may hold       |
+| LENDFLOW_PG_BINDIR        | (Debian's newest, else PATH)    | where initdb and pg_ctl are             |
+| LENDFLOW_DASHBOARD_ALLOW_DEBUG | (unset)                    | exactly 1 lets `--debug` run Dash's     |
+|                           |                                 | debugger (dashboard/serving_policy.py)  |
+| LENDFLOW_COSMOS_EXECUTION_MODE | watcher                    | Cosmos: watcher (one `dbt build`) or    |
+|                           |                                 | local (one dbt call per task)           |
+| LENDFLOW_COSMOS_LOAD_MODE | dbt_manifest                    | Cosmos renders from the compiled        |
+|                           |                                 | manifest, or dbt_ls (benchmarks only)   |
+| LENDFLOW_COSMOS_TEST_BEHAVIOR | after_each                  | Cosmos: a test task after each model,   |
+|                           |                                 | or build (local mode only)              |
 """
 
 from __future__ import annotations
@@ -56,6 +65,9 @@ ROLES = {
 }
 
 DEFAULT_MAX_QUARANTINED_SHARE = 0.05
+
+DASHBOARD_ALLOW_DEBUG_ENV = "LENDFLOW_DASHBOARD_ALLOW_DEBUG"
+COSMOS_EXECUTION_MODE_ENV = "LENDFLOW_COSMOS_EXECUTION_MODE"
 
 
 def _env(name: str, default: str) -> str:
@@ -106,6 +118,13 @@ class Settings:
     # must not take the warehouse from the loader and dbt (lendflow/services/roles.py).
     reader_statement_timeout: str = "30s"
     reader_connection_limit: int = 20
+    pg_bindir_override: Path | None = None
+    # The value as set, judged by dashboard/serving_policy.py (only exactly "1" allows debug).
+    dashboard_allow_debug: str | None = None
+    # Cosmos (orchestration/config.py): values of its ExecutionMode, LoadMode and TestBehavior.
+    cosmos_execution_mode: str = "watcher"
+    cosmos_load_mode: str = "dbt_manifest"
+    cosmos_test_behavior: str = "after_each"
 
     # --- where state lives -------------------------------------------------
     @property
@@ -248,6 +267,11 @@ def load() -> Settings:
         reader_statement_timeout=_env("LENDFLOW_READER_STATEMENT_TIMEOUT", "30s"),
         reader_connection_limit=int(_env("LENDFLOW_READER_CONNECTION_LIMIT", "20")),
         max_quarantined_share=_share("LENDFLOW_MAX_QUARANTINED_SHARE", DEFAULT_MAX_QUARANTINED_SHARE),
+        pg_bindir_override=Path(os.environ["LENDFLOW_PG_BINDIR"]) if os.environ.get("LENDFLOW_PG_BINDIR") else None,
+        dashboard_allow_debug=os.environ.get(DASHBOARD_ALLOW_DEBUG_ENV),
+        cosmos_execution_mode=_env(COSMOS_EXECUTION_MODE_ENV, "watcher").lower(),
+        cosmos_load_mode=_env("LENDFLOW_COSMOS_LOAD_MODE", "dbt_manifest"),
+        cosmos_test_behavior=_env("LENDFLOW_COSMOS_TEST_BEHAVIOR", "after_each"),
     )
 
 

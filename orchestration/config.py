@@ -8,7 +8,6 @@ both, with a clean `pip check`), so Cosmos invokes it in-process through dbtRunn
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -16,24 +15,22 @@ from typing import Any
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-from lendflow.settings import DBT_PROJECT_DIR, PROFILES_DIR, Settings
+from lendflow.settings import COSMOS_EXECUTION_MODE_ENV, DBT_PROJECT_DIR, PROFILES_DIR, Settings
 from orchestration.manifest import ManifestMissing, manifest_path
 
 PROFILE_NAME = "lendflow"
 TARGETS = ("postgres", "spark")
 
-# WATCHER (default): one `dbt build` (the producer task) and a sensor task per model and per
-# model's tests that reports its node's result. LOCAL: one dbt invocation per task, ~5x slower
-# here. bench/bench_orchestration.py measures both (see the README's figures).
-EXECUTION_MODE_ENV = "LENDFLOW_COSMOS_EXECUTION_MODE"
-DEFAULT_EXECUTION_MODE = "watcher"
-# How the DAGs render the dbt project: a manifest compiled ahead (the default), or `dbt ls` at
-# parse time (only for bench/bench_orchestration.py's comparison).
-LOAD_MODE_ENV = "LENDFLOW_COSMOS_LOAD_MODE"
-# after_each (default): a model's task, then a task for its tests (unit tests included).
-# build (LOCAL mode only; WATCHER refuses it): one `dbt build --select <model>` task per model
-# (its unit tests, the model, its tests): half the dbt invocations, no test tasks of their own.
-TEST_BEHAVIOR_ENV = "LENDFLOW_COSMOS_TEST_BEHAVIOR"
+# The three Cosmos choices come from Settings (LENDFLOW_COSMOS_*):
+# - execution mode: WATCHER (default) runs one `dbt build` (the producer task) and a sensor task
+#   per model and per model's tests that reports its node's result; LOCAL runs one dbt
+#   invocation per task, ~5x slower here. bench/bench_orchestration.py measures both.
+# - load mode: a manifest compiled ahead (the default), or `dbt ls` at parse time (only for
+#   bench/bench_orchestration.py's comparison).
+# - test behavior: after_each (default) gives a model's task, then a task for its tests (unit
+#   tests included); build (LOCAL mode only; WATCHER refuses it) one `dbt build --select <model>`
+#   task per model: half the dbt invocations, no test tasks of their own.
+EXECUTION_MODE_ENV = COSMOS_EXECUTION_MODE_ENV
 
 DEFAULT_ARGS: dict[str, Any] = {
     "owner": "lendflow",
@@ -43,9 +40,8 @@ DEFAULT_ARGS: dict[str, Any] = {
 }
 
 
-def execution_mode() -> ExecutionMode:
-    value = os.environ.get(EXECUTION_MODE_ENV, DEFAULT_EXECUTION_MODE).strip().lower()
-    return ExecutionMode(value)
+def execution_mode(settings: Settings) -> ExecutionMode:
+    return ExecutionMode(settings.cosmos_execution_mode)
 
 
 @dataclass(frozen=True)
@@ -81,13 +77,13 @@ def cosmos_configs(settings: Settings, target: str, *, full_refresh: bool = Fals
             profiles_yml_filepath=PROFILES_DIR / "profiles.yml",
         ),
         execution=ExecutionConfig(
-            execution_mode=execution_mode(),
+            execution_mode=execution_mode(settings),
             invocation_mode=InvocationMode.DBT_RUNNER,
         ),
         render=RenderConfig(
-            load_method=LoadMode(os.environ.get(LOAD_MODE_ENV, LoadMode.DBT_MANIFEST.value)),
+            load_method=LoadMode(settings.cosmos_load_mode),
             # A model's tests run right after it, so a broken model stops its dependents early.
-            test_behavior=TestBehavior(os.environ.get(TEST_BEHAVIOR_ENV, TestBehavior.AFTER_EACH.value)),
+            test_behavior=TestBehavior(settings.cosmos_test_behavior),
             # A test over two models (relationships) runs once both are built, as a task of its own;
             # left with either model it would query the other before it exists.
             should_detach_multiple_parents_tests=True,

@@ -44,7 +44,7 @@ def _params() -> dict[str, Any]:
 def _input_files(params: dict[str, Any]) -> list[Path]:
     if params.get("input_files"):
         return [Path(p) for p in params["input_files"]]
-    from lendflow.pipeline import default_sample
+    from orchestration.pipeline import default_sample
 
     return [default_sample(config.load())]
 
@@ -195,7 +195,9 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
 
             if target == "spark":
                 return steps.spark_python_steps(config.load(), _run_dir())
-            return steps.python_steps(config.load(), _run_dir())
+            # refit only where dbt rebuilds every loan: an incremental build keeps the loans it
+            # built with the stored titles and lambdas, so those must stay as they are
+            return steps.python_steps(config.load(), _run_dir(), refit=full_refresh)
 
         dbt = DbtTaskGroup(
             group_id="dbt",

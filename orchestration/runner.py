@@ -3,15 +3,26 @@
 `run_dag` uses `dag.test()`: one DAG run in this process, no scheduler, the real tasks against
 the real services. Afterwards it reads every task's final state from Airflow's metadata DB and
 writes the run's summary.json (the tasks themselves cannot: in Airflow 3 they have no DB access).
+
+While it runs, an Airflow listener reports each task as it starts and ends (`on_task`), and
+with `capture_logs` everything the run writes to stdout and stderr (Airflow's, Cosmos's and
+dbt's logs, and those of their subprocesses) goes to the run folder's airflow.log instead of
+the terminal, so a person can follow the run in a few lines.
 """
 
 from __future__ import annotations
 
 import logging
+import os
+import sys
+import threading
 import time
+import traceback
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 from lendflow.services import airflow as airflow_service
 from lendflow.settings import Settings
@@ -21,6 +32,126 @@ log = logging.getLogger(__name__)
 
 class DagRunFailed(RuntimeError):
     """The DAG run did not succeed; the summary names the failed tasks."""
+
+
+AIRFLOW_LOG = "airflow.log"
+
+# The stages a person follows, by task id (the lending_elt family of DAGs); first match wins.
+STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    ("prepare", ("prepare_run",)),
+    ("land", ("land_batch_files",)),
+    ("stream", ("replay_stream", "consume_stream")),
+    ("raw gate", ("gate_raw",)),
+    ("python steps", ("python_steps",)),
+    ("dbt models", ("dbt.", "dbt_unit_tests")),
+    ("marts gate", ("gate_marts",)),
+    ("docs", ("dbt_docs",)),
+    ("dashboard check", ("check_dashboard",)),
+)
+
+
+def stage_of(task_id: str) -> str:
+    """The stage a task belongs to; a task of no known stage is its own stage."""
+    return next((name for name, prefixes in STAGES if task_id.startswith(prefixes)), task_id)
+
+
+def stage_plan(task_ids: list[str]) -> dict[str, int]:
+    """Stage -> how many tasks it holds, stages in pipeline order."""
+    plan: dict[str, int] = {}
+    for task_id in sorted(task_ids, key=lambda t: ([n for n, _ in STAGES] + [t]).index(stage_of(t))):
+        plan[stage_of(task_id)] = plan.get(stage_of(task_id), 0) + 1
+    return plan
+
+
+@dataclass(frozen=True)
+class TaskEvent:
+    """A task started ("running"), ended ("success", "failed", "skipped"), or will be retried ("up_for_retry")."""
+
+    task_id: str
+    state: str
+    error: str | None = None  # the failure in full: the exception with its traceback
+
+
+TaskListener = Callable[[TaskEvent], None]
+PlanListener = Callable[[dict[str, int]], None]
+
+
+def _error_text(error: str | BaseException | None) -> str | None:
+    if error is None or isinstance(error, str):
+        return error
+    return "".join(traceback.format_exception(error)).rstrip()
+
+
+def listen(on_task: TaskListener) -> Callable[[], None]:
+    """Hear Airflow's task-instance listener hooks (airflow.listeners) as TaskEvents; returns the undo.
+
+    dag.test() runs each task in this process, so the task runner calls these hooks here.
+    """
+    from airflow.listeners import hookimpl
+    from airflow.sdk.listener import get_listener_manager
+
+    class Hooks:
+        @hookimpl
+        def on_task_instance_running(self, previous_state: Any, task_instance: Any) -> None:
+            on_task(TaskEvent(task_instance.task_id, "running"))
+
+        @hookimpl
+        def on_task_instance_success(self, previous_state: Any, task_instance: Any) -> None:
+            on_task(TaskEvent(task_instance.task_id, "success"))
+
+        @hookimpl
+        def on_task_instance_skipped(self, previous_state: Any, task_instance: Any) -> None:
+            on_task(TaskEvent(task_instance.task_id, "skipped"))
+
+        @hookimpl
+        def on_task_instance_failed(self, previous_state: Any, task_instance: Any, error: Any) -> None:
+            # Called for a failure that will be retried too: the state says which.
+            state = str(getattr(task_instance.state, "value", task_instance.state) or "failed")
+            on_task(TaskEvent(task_instance.task_id, state, _error_text(error)))
+
+    hooks = Hooks()
+    manager = get_listener_manager()
+    manager.add_listener(hooks)
+    return lambda: manager.pm.unregister(hooks)
+
+
+@contextmanager
+def output_to(log_file: Path, echo: TextIO | None = None) -> Iterator[None]:
+    """Everything written to this process's stdout and stderr goes to log_file (and to echo, if given).
+
+    At the file-descriptor level, so the output of Airflow's logging, of dbt and of child
+    processes is caught too. Streams opened on the original descriptors before entering (a
+    live view on the terminal) keep writing to the terminal.
+    """
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    read_end, write_end = os.pipe()
+    saved = {fd: os.dup(fd) for fd in (1, 2)}
+
+    def pump() -> None:
+        with open(log_file, "ab") as sink, os.fdopen(read_end, "rb", buffering=0) as source:
+            while chunk := source.read(65536):
+                sink.write(chunk)
+                sink.flush()
+                if echo is not None:
+                    echo.write(chunk.decode(errors="replace"))
+                    echo.flush()
+
+    pumping = threading.Thread(target=pump, name="airflow-log", daemon=True)
+    pumping.start()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    for fd in saved:
+        os.dup2(write_end, fd)
+    os.close(write_end)
+    try:
+        yield
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        for fd, original in saved.items():
+            os.dup2(original, fd)  # the last write end closes: the pump reads to the end and stops
+            os.close(original)
+        pumping.join(timeout=30)
 
 
 @dataclass
@@ -34,6 +165,7 @@ class RunSummary:
     # task_id -> [start, end] in seconds since the epoch (None when the task never ran)
     task_times: dict[str, list[float | None]] = field(default_factory=dict)
     mart_rows: dict[str, int] = field(default_factory=dict)
+    airflow_log: Path | None = None  # Airflow's own output, when it was kept off the terminal
 
     @property
     def failed(self) -> list[str]:
@@ -84,8 +216,46 @@ def span(summary: dict[str, Any], prefix: str | tuple[str, ...]) -> float:
     return max(end for _, end in times) - min(start for start, _ in times)
 
 
-def run_dag(settings: Settings, dag_id: str, conf: dict[str, Any] | None = None) -> RunSummary:
-    """One real run of dag_id in this process; its summary (also written to the run folder)."""
+def pending_log(settings: Settings, dag_id: str) -> Path:
+    """Where a run's Airflow output goes until its run id, and so its folder, is known."""
+    return settings.runs_dir / dag_id / f".{AIRFLOW_LOG}.{os.getpid()}"
+
+
+def run_dag(
+    settings: Settings,
+    dag_id: str,
+    conf: dict[str, Any] | None = None,
+    *,
+    on_plan: PlanListener | None = None,
+    on_task: TaskListener | None = None,
+    capture_logs: bool = False,
+    echo: TextIO | None = None,
+) -> RunSummary:
+    """One real run of dag_id in this process; its summary (also written to the run folder).
+
+    on_plan hears the stages and their task counts before the run, on_task every task event.
+    capture_logs: Airflow's output goes to <run folder>/airflow.log (and to echo, if given).
+    """
+    log_file = pending_log(settings, dag_id) if capture_logs else None
+    with output_to(log_file, echo) if log_file else _nothing():
+        summary = _run_dag(settings, dag_id, conf or {}, on_plan, on_task)
+    if log_file is not None:
+        summary.airflow_log = log_file.replace(summary.run_dir / AIRFLOW_LOG)
+    return summary
+
+
+@contextmanager
+def _nothing() -> Iterator[None]:
+    yield
+
+
+def _run_dag(
+    settings: Settings,
+    dag_id: str,
+    conf: dict[str, Any],
+    on_plan: PlanListener | None,
+    on_task: TaskListener | None,
+) -> RunSummary:
     airflow_service.activate(settings)
     airflow_service.ensure_db(settings)
     from orchestration.artifacts import read_json, run_folder, write_json
@@ -98,8 +268,15 @@ def run_dag(settings: Settings, dag_id: str, conf: dict[str, Any] | None = None)
         raise DagRunFailed(f"no DAG {dag_id!r} (known: {sorted(bag.dag_ids)}); import errors: {bag.import_errors}")
     if bag.import_errors:
         log.warning("other DAG files do not import: %s", bag.import_errors)
+    if on_plan is not None:
+        on_plan(stage_plan(list(dag.task_dict)))
+    unlisten = listen(on_task) if on_task is not None else None
     started = time.monotonic()
-    dag_run = dag.test(run_conf=conf or {})
+    try:
+        dag_run = dag.test(run_conf=conf)
+    finally:
+        if unlisten is not None:
+            unlisten()
     seconds = time.monotonic() - started
 
     from airflow.utils.session import create_session
@@ -128,13 +305,22 @@ PIPELINE_DAG = "lending_elt"
 GX_DATA_DOCS = Path("gx") / "uncommitted" / "data_docs" / "local_site" / "index.html"
 
 
-def run_pipeline(settings: Settings, input_file: Path | None = None) -> RunSummary:
+def run_pipeline(
+    settings: Settings,
+    input_file: Path | None = None,
+    *,
+    on_plan: PlanListener | None = None,
+    on_task: TaskListener | None = None,
+    capture_logs: bool = False,
+    echo: TextIO | None = None,
+) -> RunSummary:
     """The whole pipeline through the `lending_elt` DAG: what `lendflow run` (and `make run`) do.
 
     Default input: the generated sample (the same one `lendflow run --direct` lands) and its stream
     sample through Kafka; with input_file, that file only (no stream), as in the direct path.
     Compiles the postgres manifest the DAG renders from (the spark one too when missing, so every
-    DAG file of the folder imports). Raises DagRunFailed when the run did not succeed.
+    DAG file of the folder imports). Raises DagRunFailed when the run did not succeed. The other
+    arguments are run_dag's.
     """
     from orchestration.manifest import manifest_path
 
@@ -144,10 +330,35 @@ def run_pipeline(settings: Settings, input_file: Path | None = None) -> RunSumma
     conf: dict[str, Any] = {"stream": input_file is None}
     if input_file is not None:
         conf["input_files"] = [str(Path(input_file).resolve())]
-    summary = run_dag(settings, PIPELINE_DAG, conf)
+    summary = run_dag(
+        settings, PIPELINE_DAG, conf, on_plan=on_plan, on_task=on_task, capture_logs=capture_logs, echo=echo
+    )
     if summary.state != "success":
+        logs = summary.airflow_log or settings.airflow_home / "logs"
         raise DagRunFailed(
             f"{PIPELINE_DAG} {summary.run_id} {summary.state}; failed tasks: {', '.join(summary.failed)}; "
-            f"see {summary.run_dir} and the task logs under {settings.airflow_home / 'logs'}"
+            f"see {summary.run_dir} and Airflow's log {logs}"
         )
     return summary
+
+
+def outcome_lines(summary: RunSummary) -> list[str]:
+    """What a pipeline run landed and built, read from its artifacts: the lines `lendflow run` closes with."""
+    from ingestion.land import LandingReport
+    from orchestration.artifacts import read_json
+
+    run_dir = summary.run_dir
+    lines = [LandingReport(**report).summary() for report in read_json(run_dir / "landing.json")]
+    stream = run_dir / "stream.json"
+    if stream.is_file():
+        consumed = read_json(stream)
+        lines.append(
+            f"stream: {consumed['topic']}: landed {consumed['landed']:,} new of {consumed['messages']:,} messages read"
+        )
+    lines.append(f"marts.fct_loans holds {summary.mart_rows.get('marts.fct_loans', 0):,} loans")
+    lines.append(f"run artifacts: {run_dir}")
+    if summary.airflow_log is not None:
+        lines.append(f"Airflow's log: {summary.airflow_log}")
+    lines.append(f"dbt docs: {run_dir / 'dbt_docs' / 'index.html'}  (served: .venv/bin/lendflow docs)")
+    lines.append(f"GX Data Docs: {run_dir / GX_DATA_DOCS}")
+    return lines

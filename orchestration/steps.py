@@ -75,7 +75,7 @@ def replay_stream(
     once: only while nothing of the topic has landed in the PostgreSQL warehouse (the rule
     `lendflow run --direct` follows too), so a second run replays nothing and lands nothing twice.
     """
-    from lendflow.pipeline import topic_has_landed
+    from orchestration.pipeline import topic_has_landed
     from streaming.producer import produce
 
     if once and topic_has_landed(settings, topic):
@@ -227,11 +227,15 @@ def quality_gate(settings: Settings, run_dir: Path, name: str, target: str, *, w
     return str(run_checkpoint(name, suites, run_dir, dsn=settings.role_dsn("gate")))
 
 
-def python_steps(settings: Settings, run_dir: Path) -> dict[str, Any]:
-    """The steps SQL cannot do well (title clustering, fitted transforms): python_steps.* tables for dbt."""
+def python_steps(settings: Settings, run_dir: Path, *, refit: bool) -> dict[str, Any]:
+    """The steps SQL cannot do well (title clustering, fitted transforms): python_steps.* tables for dbt.
+
+    refit: fit everything anew, for a full-refresh build; otherwise keep the stored titles and
+    lambdas and add only new titles (a loan already built keeps the values it was built with).
+    """
     from python_steps.run import run
 
-    report = run(settings)
+    report = run(settings, refit=refit)
     log.info(report.summary())
     payload = asdict(report)
     write_json(run_dir / "python_steps.json", payload)

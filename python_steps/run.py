@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
 import logging
-from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import TypeGuard
+from itertools import chain
 
 import psycopg
 from psycopg import sql
@@ -15,14 +13,21 @@ from psycopg import sql
 from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow.db import connect, ensure_schema
 from lendflow.settings import Settings
-from lendflow.warehouse_rules import load_rules
+from python_steps.inputs import (
+    INPUT_COLUMNS,
+    TITLE_COLUMN,
+    InputRow,
+    LandedValues,
+    file_rows,
+    fold_landed_values,
+    stream_rows,
+)
 from python_steps.titles import TitleMapping, canonical_titles
 from python_steps.transforms import TRANSFORMED_COLUMNS, FittedParameter, can_fit, fit_yeo_johnson
 
 log = logging.getLogger(__name__)
 
 SCHEMA = "python_steps"
-RAW_NAMES = {"emp_title": "Emp Title", "avg_cur_bal": "Avg Cur Bal", "tot_cur_bal": "Tot Cur Bal"}
 
 _DDL = (
     f"""create table if not exists {SCHEMA}.emp_title_map (
@@ -57,63 +62,29 @@ class StepsReport:
         return f"{self.titles:,} new titles -> {self.canonical_titles:,} canonical; {fitted or 'stored lambdas kept'}"
 
 
-def balance_value(column: str, text: object) -> float | None:
-    """The value dbt reads for this column, or None when dbt would quarantine it: the fit sees
-    exactly the balances that can reach the marts (Python's float() also takes 'nan', '1_000')."""
-    return load_rules().as_number(text, column)
-
-
-def usable_title(title: object) -> TypeGuard[str]:
-    """A title dbt can keep: text within the declared length (a longer one quarantines its
-    record, and could not be a key of the map: PostgreSQL's b-tree limit)."""
-    return isinstance(title, str) and len(title.strip(" ")) <= load_rules().max_text_length
-
-
-def _stream_values(conn: psycopg.Connection) -> Iterator[dict[str, object]]:
-    """The JSON objects of the stream (anything else is quarantined by dbt, not used here)."""
+def _stream_values(conn: psycopg.Connection) -> Iterator[str | None]:
     with conn.cursor(name="stream_values") as cursor:
         cursor.execute("select message_value from raw.loan_events")
-        for (value,) in cursor:
-            try:
-                parsed = json.loads(value) if value else None
-            except ValueError:
-                continue
-            if isinstance(parsed, dict):
-                yield parsed
+        yield from (value for (value,) in cursor)
 
 
-@dataclass(frozen=True)
-class LandedValues:
-    """What the steps fit on, from every landed record, files and stream."""
-
-    titles: Counter[str]  # loans per raw title
-    balances: dict[str, list[float | None]]  # each transformed column's values (empty unless asked)
+def _file_rows(conn: psycopg.Connection, *, with_balances: bool) -> Iterator[InputRow]:
+    """raw.loans' input rows: every row with its balances, or else only the titles, grouped."""
+    if not with_balances:
+        title = sql.Identifier(TITLE_COLUMN)
+        for found, count in conn.execute(sql.SQL("select {}, count(*) from raw.loans group by 1").format(title)):
+            yield (found,), count
+        return
+    with conn.cursor(name="balances") as cursor:
+        columns = sql.SQL(", ").join(map(sql.Identifier, INPUT_COLUMNS))
+        cursor.execute(sql.SQL("select {} from raw.loans").format(columns))
+        yield from file_rows(cursor)
 
 
 def read_landed_values(conn: psycopg.Connection, *, with_balances: bool) -> LandedValues:
-    """Title counts and, when asked, the balance values: one pass over the stream's JSON for both."""
-    titles: Counter[str] = Counter()
-    balances: dict[str, list[float | None]] = {column: [] for column in TRANSFORMED_COLUMNS}
-    # the files' columns by the names they landed under, as the stream's keys below
-    title_column = sql.Identifier(RAW_NAMES["emp_title"])
-    for title, count in conn.execute(sql.SQL("select {}, count(*) from raw.loans group by 1").format(title_column)):
-        if usable_title(title):
-            titles[title] += count
-    if with_balances:
-        balance_columns = sql.SQL(", ").join(sql.Identifier(RAW_NAMES[column]) for column in TRANSFORMED_COLUMNS)
-        with conn.cursor(name="balances") as cursor:
-            cursor.execute(sql.SQL("select {} from raw.loans").format(balance_columns))
-            for row in cursor:
-                for column, value in zip(TRANSFORMED_COLUMNS, row, strict=True):
-                    balances[column].append(balance_value(column, value))
-    for record in _stream_values(conn):
-        title = record.get(RAW_NAMES["emp_title"])
-        if usable_title(title):
-            titles[title] += 1
-        if with_balances:
-            for column in TRANSFORMED_COLUMNS:
-                balances[column].append(balance_value(column, record.get(RAW_NAMES[column])))
-    return LandedValues(titles, balances)
+    """Title counts and, when asked, the balance values of every landed record, files then stream."""
+    rows = chain(_file_rows(conn, with_balances=with_balances), stream_rows(_stream_values(conn)))
+    return fold_landed_values(rows, with_balances=with_balances)
 
 
 def mapped_titles(conn: psycopg.Connection) -> set[str]:

@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from psycopg.conninfo import conninfo_to_dict
 
+from lendflow.db import connect
 from lendflow.settings import Settings
 from spark_jobs import encoders
 from spark_jobs.questions import FCT_LOANS
@@ -89,7 +90,5 @@ def export(spark: SparkSession, settings: Settings, out_dir: Path, *, jdbc: bool
 
 
 def _ensure_schema(settings: Settings) -> None:
-    import psycopg
-
-    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+    with connect(settings, autocommit=True) as conn:
         conn.execute(f"create schema if not exists {JDBC_SCHEMA}")

@@ -8,14 +8,14 @@ the same on both engines for the same input.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections import Counter
+from itertools import chain
 from typing import TYPE_CHECKING
 
-from python_steps.run import RAW_NAMES, SCHEMA, StepsReport, balance_value, usable_title
+from python_steps.inputs import INPUT_COLUMNS, LandedValues, file_rows, fold_landed_values, stream_rows
+from python_steps.run import SCHEMA, StepsReport
 from python_steps.titles import canonical_titles
-from python_steps.transforms import TRANSFORMED_COLUMNS, can_fit, fit_yeo_johnson
+from python_steps.transforms import can_fit, fit_yeo_johnson
 from spark_jobs.staging import ensure_raw_tables
 
 if TYPE_CHECKING:
@@ -24,40 +24,26 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def read_inputs(spark: SparkSession) -> tuple[Counter[str], dict[str, list[float | None]]]:
+def read_inputs(spark: SparkSession) -> LandedValues:
     """Title counts and balance values of every record in Spark staging, files and stream."""
-    titles: Counter[str] = Counter()
-    balances: dict[str, list[float | None]] = {column: [] for column in TRANSFORMED_COLUMNS}
-    rows = spark.sql(
-        "select `Emp Title`, `Avg Cur Bal`, `Tot Cur Bal` from raw.loans order by _landed_at, _file_sha256, _row_number"
-    ).toLocalIterator()
-    for title, avg, total in rows:
-        if usable_title(title):
-            titles[title] += 1
-        balances["avg_cur_bal"].append(balance_value("avg_cur_bal", avg))
-        balances["tot_cur_bal"].append(balance_value("tot_cur_bal", total))
-    values = spark.sql("select message_value from raw.loan_events order by topic, kafka_partition, kafka_offset")
-    for (value,) in values.toLocalIterator():
-        try:
-            record = json.loads(value) if value else None
-        except ValueError:
-            continue
-        if not isinstance(record, dict):
-            continue
-        title = record.get(RAW_NAMES["emp_title"])
-        if usable_title(title):
-            titles[title] += 1
-        for column in TRANSFORMED_COLUMNS:
-            balances[column].append(balance_value(column, record.get(RAW_NAMES[column])))
-    return titles, balances
+    columns = ", ".join(f"`{name}`" for name in INPUT_COLUMNS)
+    files = spark.sql(f"select {columns} from raw.loans order by _landed_at, _file_sha256, _row_number")
+    stream = spark.sql("select message_value from raw.loan_events order by topic, kafka_partition, kafka_offset")
+    rows = chain(
+        file_rows(tuple(row) for row in files.toLocalIterator()),
+        stream_rows(value for (value,) in stream.toLocalIterator()),
+    )
+    return fold_landed_values(rows, with_balances=True)
 
 
 def run(spark: SparkSession) -> StepsReport:
     """Fit both steps on Spark staging and replace python_steps.emp_title_map / fitted_transforms."""
     ensure_raw_tables(spark)
-    titles, balances = read_inputs(spark)
-    mappings = canonical_titles(titles)
-    parameters = [fit_yeo_johnson(column, values) for column, values in balances.items() if can_fit(column, values)]
+    landed = read_inputs(spark)
+    mappings = canonical_titles(landed.titles)
+    parameters = [
+        fit_yeo_johnson(column, values) for column, values in landed.balances.items() if can_fit(column, values)
+    ]
     spark.sql(f"create schema if not exists {SCHEMA}")
     title_rows = [(m.raw_title, m.canonical_title, m.cluster_key) for m in mappings]
     (

@@ -13,9 +13,12 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 import pandas as pd
+
+from lendflow.questions import question_texts
 
 if TYPE_CHECKING:
     from pyspark.sql import DataFrame, SparkSession
@@ -195,17 +198,20 @@ def amount_change_by_state_grade_df(loans: DataFrame) -> DataFrame:
 @dataclass(frozen=True)
 class Question:
     number: int
-    text: str
     mart: str  # the dbt model answering it (schema marts)
     keys: tuple[str, ...]  # one row per key
     sql: Callable[[SparkSession], DataFrame]
     dataframe: Callable[[DataFrame], DataFrame]
 
+    @property
+    def text(self) -> str:
+        """The question in dbt's words (the mart's meta.question)."""
+        return question_texts()[self.mart]
+
 
 QUESTIONS: tuple[Question, ...] = (
     Question(
         1,
-        "Average loan amount and interest rate of defaulted loans, by employment length and income band",
         "rpt_defaults_by_emp_length_income",
         ("emp_length", "income_band"),
         defaults_by_emp_length_income_sql,
@@ -213,7 +219,6 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         2,
-        "Average (loan amount - funded amount) per grade, largest first",
         "rpt_funding_gap_by_grade",
         ("letter_grade",),
         funding_gap_by_grade_sql,
@@ -221,7 +226,6 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         3,
-        "Total loan amount of verified vs not verified loans, per state",
         "rpt_verified_amount_by_state",
         ("addr_state",),
         verified_amount_by_state_sql,
@@ -229,7 +233,6 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         4,
-        "Average gap in days between consecutive loans within each grade",
         "rpt_issue_gap_by_grade",
         ("letter_grade",),
         issue_gap_by_grade_sql,
@@ -237,7 +240,6 @@ QUESTIONS: tuple[Question, ...] = (
     ),
     Question(
         5,
-        "Average difference in loan amount between consecutive loans within each state + grade",
         "rpt_amount_change_by_state_grade",
         ("addr_state", "letter_grade"),
         amount_change_by_state_grade_sql,
@@ -258,6 +260,12 @@ class TwoWayAnswer:
     by_sql: pd.DataFrame
     by_dataframe: pd.DataFrame
     differences: list[str]  # empty when the two answers agree row by row
+
+    def write_csv(self, out_dir: Path) -> None:
+        """Both answers as out_dir/q<N>_sql.csv and out_dir/q<N>_dataframe.csv."""
+        out_dir.mkdir(parents=True, exist_ok=True)
+        self.by_sql.to_csv(out_dir / f"q{self.question.number}_sql.csv", index=False)
+        self.by_dataframe.to_csv(out_dir / f"q{self.question.number}_dataframe.csv", index=False)
 
 
 def two_way_answers(spark: SparkSession) -> list[TwoWayAnswer]:

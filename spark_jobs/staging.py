@@ -4,7 +4,7 @@ The same raw tables as PostgreSQL's (ingestion/raw_tables.py), as Parquet tables
 metastore, so dbt's sources (`raw.loans`, `raw.loan_events`, `raw.landed_files`,
 `raw.rejected_rows`) resolve on the spark target exactly as on the postgres one.
 
-Batch files are read by the very reader `lendflow land` uses (ingestion.land.read_records):
+Batch files are read by the very reader `lendflow land` uses (ingestion.records.read_records):
 one definition of "a record", "a rejected line" and "the text of a value", so Spark staging
 and PostgreSQL hold the same rows and the same text, and the counts agree by construction.
 Exactly once: every table is partitioned by the file's SHA-256 and written with a dynamic
@@ -30,9 +30,21 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingestion.land import LandingError, LandingReport, Record, Reject, file_sha256, read_records
+from ingestion.records import LandingError, LandingReport, Record, Reject, file_sha256, read_records
 from lendflow.progress import row_progress
-from lendflow.raw_columns import RAW_COLUMNS
+from lendflow.raw_columns import (
+    BIGINT,
+    BYTES,
+    INTEGER,
+    RAW_COLUMNS,
+    RAW_SCHEMA_NAME,
+    RAW_TABLES,
+    TEXT,
+    TIMESTAMP,
+    UUID,
+    RawTable,
+    TableColumn,
+)
 from lendflow.settings import Settings
 
 if TYPE_CHECKING:
@@ -40,7 +52,14 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RAW_SCHEMA_NAME = "raw"
+SPARK_TYPES = {
+    TEXT: "string",
+    BIGINT: "bigint",
+    INTEGER: "int",
+    UUID: "string",
+    TIMESTAMP: "timestamp",
+    BYTES: "binary",
+}
 
 
 def _quoted(name: str) -> str:
@@ -48,28 +67,19 @@ def _quoted(name: str) -> str:
     return "`" + name.replace("`", "``") + "`"
 
 
-# Partition column last: Spark keeps partition columns at the end of a table's schema.
-LOANS_DDL = (
-    f"create table if not exists {RAW_SCHEMA_NAME}.loans ("
-    + ", ".join(f"{_quoted(name)} string" for name in RAW_COLUMNS)
-    + ", _source_file string, _row_number bigint, _batch_id string, _landed_at timestamp, _file_sha256 string)"
-    " using parquet partitioned by (_file_sha256)"
-)
-REJECTED_ROWS_DDL = (
-    f"create table if not exists {RAW_SCHEMA_NAME}.rejected_rows (source_file string, line_number bigint,"
-    " raw_text string, reason string, batch_id string, rejected_at timestamp, file_sha256 string)"
-    " using parquet partitioned by (file_sha256)"
-)
-LANDED_FILES_DDL = (
-    f"create table if not exists {RAW_SCHEMA_NAME}.landed_files (source_file string, batch_id string,"
-    " rows_read bigint, rows_landed bigint, rows_rejected bigint, landed_at timestamp, file_sha256 string)"
-    " using parquet partitioned by (file_sha256)"
-)
-LOAN_EVENTS_DDL = (
-    f"create table if not exists {RAW_SCHEMA_NAME}.loan_events (topic string, kafka_partition int,"
-    " kafka_offset bigint, message_key string, message_key_bytes binary, message_value string,"
-    " message_value_bytes binary, message_timestamp timestamp, _landed_at timestamp) using parquet"
-)
+def spark_columns(table: RawTable) -> tuple[TableColumn, ...]:
+    """The table's columns in Spark's order: a partition column moves to the end, where Spark keeps it."""
+    return tuple(c for c in table.columns if c.name != table.partition_column) + tuple(
+        c for c in table.columns if c.name == table.partition_column
+    )
+
+
+def create_table(table: RawTable) -> str:
+    """`create table if not exists` for one raw table in Spark staging (Parquet), from its declaration."""
+    columns = ", ".join(f"{_quoted(c.name)} {SPARK_TYPES[c.kind]}" for c in spark_columns(table))
+    partitioned = f" partitioned by ({_quoted(table.partition_column)})" if table.partition_column else ""
+    return f"create table if not exists {table.qualified_name} ({columns}) using parquet{partitioned}"
+
 
 LOANS_ARROW_SCHEMA = pa.schema(
     [(name, pa.string()) for name in RAW_COLUMNS]
@@ -108,8 +118,8 @@ class StreamStagingReport:
 def ensure_raw_tables(spark: SparkSession) -> None:
     """Create Spark's raw schema and tables if missing (idempotent)."""
     spark.sql(f"create schema if not exists {RAW_SCHEMA_NAME}")
-    for ddl in (LOANS_DDL, REJECTED_ROWS_DDL, LANDED_FILES_DDL, LOAN_EVENTS_DDL):
-        spark.sql(ddl)
+    for table in RAW_TABLES:
+        spark.sql(create_table(table))
 
 
 # --- batch files -------------------------------------------------------------

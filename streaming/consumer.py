@@ -42,9 +42,18 @@ from types import FrameType
 
 import psycopg
 from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_delay, wait_exponential
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_exponential,
+    wait_incrementing,
+)
 
 from ingestion.raw_tables import ensure_raw_tables_exist
+from lendflow.db import connect_dsn
 from lendflow.progress import row_progress
 from lendflow.services.base import ServiceError
 from lendflow.services.kafka import ensure_topic
@@ -284,7 +293,7 @@ class EventWriter:
 
     def _land_once(self, rows: bytes, count: int) -> int:
         if self._conn is None:
-            self._conn = psycopg.connect(self._dsn, connect_timeout=10)
+            self._conn = connect_dsn(self._dsn)
         try:
             return _land_batch(self._conn, rows, count)
         except psycopg.Error as error:
@@ -512,6 +521,20 @@ def _land_batch(conn: psycopg.Connection, rows: bytes, count: int) -> int:
     return landed
 
 
+def _commit_may_succeed_later(error: BaseException) -> bool:
+    """A failed offset commit worth retrying: not one refused because the group rebalanced
+    (its generation is gone, so that commit can never succeed: don't block on it)."""
+    if not isinstance(error, KafkaException):
+        return False
+    code = error.args[0].code() if error.args and isinstance(error.args[0], KafkaError) else None
+    return code not in _STALE_GENERATION
+
+
+def _log_commit_retry(state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    log.warning("offset commit failed (attempt %d): %s", state.attempt_number, error)
+
+
 def _commit_offsets(consumer: Consumer, batch: Sequence[Message], attempts: int = 5) -> None:
     """Commit the next offset of every partition in the batch, after the database commit.
 
@@ -523,13 +546,14 @@ def _commit_offsets(consumer: Consumer, batch: Sequence[Message], attempts: int 
         where = (msg.topic() or "", msg.partition() or 0)
         highest[where] = max(highest.get(where, -1), msg.offset() or 0)
     offsets = [TopicPartition(topic, partition, offset + 1) for (topic, partition), offset in highest.items()]
-    for attempt in range(attempts):
-        try:
-            consumer.commit(offsets=offsets, asynchronous=False)
-            return
-        except KafkaException as error:
-            log.warning("offset commit failed (attempt %d): %s", attempt + 1, error)
-            code = error.args[0].code() if error.args and isinstance(error.args[0], KafkaError) else None
-            if code in _STALE_GENERATION:  # the group rebalanced: this commit can never succeed, don't block on it
-                return
-            time.sleep(0.5 * (attempt + 1))
+    retrying = Retrying(
+        retry=retry_if_exception(_commit_may_succeed_later),
+        wait=wait_incrementing(start=0.5, increment=0.5),
+        stop=stop_after_attempt(attempts),
+        before_sleep=_log_commit_retry,
+        reraise=True,
+    )
+    try:
+        retrying(consumer.commit, offsets=offsets, asynchronous=False)
+    except KafkaException as error:
+        log.warning("offset commit left to the next batch's commit: %s", error)

@@ -30,8 +30,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from ingestion.land import LandingError, Record, header_order, parse_block_fast, parse_lines, record_blocks
+from ingestion.csv_blocks import parse_block_fast, record_blocks
+from ingestion.records import LandingError, Record, header_order, parse_lines
 from lendflow.progress import row_progress
 from lendflow.raw_columns import RAW_COLUMNS
 from lendflow.services.base import ServiceError
@@ -290,19 +292,35 @@ def _deliver_all(producer: Producer, topic: str, failures: list[str], what: str,
         )
 
 
+class _PartitionsNotKnown(Exception):
+    """The topic's metadata has no partitions yet (the broker is starting, or just made it)."""
+
+
+def _log_partitions_retry(state: RetryCallState) -> None:
+    problem = state.outcome.exception() if state.outcome else None
+    log.warning("partitions not known yet (%s): retrying", problem)
+
+
 def _partition_count(producer: Producer, topic: str, timeout: float = 60.0) -> int:
     """The topic's partition count; retried while the broker is (re)starting."""
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def read() -> int:
         try:
-            metadata = producer.list_topics(topic, timeout=10)
-            found = metadata.topics.get(topic)
-            if found is not None and found.error is None and found.partitions:
-                return len(found.partitions)
-            problem = f"topic metadata: {found.error if found is not None else 'missing'}"
+            found = producer.list_topics(topic, timeout=10).topics.get(topic)
         except KafkaException as error:
-            problem = str(error)
-        if time.monotonic() > deadline:
-            raise ProducerError(f"cannot read the partitions of {topic}: {problem}")
-        log.warning("partitions of %s not known yet (%s): retrying", topic, problem)
-        time.sleep(0.5)
+            raise _PartitionsNotKnown(f"{topic}: {error}") from error
+        if found is None or found.error is not None or not found.partitions:
+            raise _PartitionsNotKnown(f"{topic}: topic metadata: {found.error if found is not None else 'missing'}")
+        return len(found.partitions)
+
+    retrying = Retrying(
+        retry=retry_if_exception_type(_PartitionsNotKnown),
+        wait=wait_fixed(0.5),
+        stop=stop_after_delay(timeout),
+        before_sleep=_log_partitions_retry,
+        reraise=True,
+    )
+    try:
+        return retrying(read)
+    except _PartitionsNotKnown as problem:
+        raise ProducerError(f"cannot read the partitions of {problem}") from problem

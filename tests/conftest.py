@@ -14,6 +14,7 @@ from pathlib import Path
 
 import psycopg
 import pytest
+from hypothesis import Phase
 from hypothesis import settings as hypothesis_settings
 
 TEST_DB = "lendflow_test"
@@ -85,7 +86,7 @@ def kafka(settings: Settings) -> Settings:
 @pytest.fixture(scope="session")
 def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated sample of 2,000 loans (CSV and Parquet) shared by the integration tests."""
-    from lendflow.generate import write_sample
+    from sample.generate import write_sample
 
     out = tmp_path_factory.mktemp("sample")
     write_sample(out, rows=2_000, seed=7, stream_rows=500, progress=False)
@@ -102,6 +103,10 @@ def dbt_manifest(settings: Settings) -> Path:
 
 # Property-based tests draw from a fixed seed unless asked otherwise, so a CI run repeats
 # exactly: HYPOTHESIS_PROFILE=explore draws new examples (and keeps failures in .hypothesis/).
-hypothesis_settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+# No shrinking in "ci": an example of the dirty-data test is a dbt build (~15 s), and shrinking
+# runs hundreds; the failing example is printed whole.
+hypothesis_settings.register_profile(
+    "ci", derandomize=True, database=None, print_blob=True, phases=[Phase.explicit, Phase.reuse, Phase.generate]
+)
 hypothesis_settings.register_profile("explore", derandomize=False, print_blob=True)
 hypothesis_settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

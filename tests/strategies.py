@@ -11,12 +11,13 @@ import csv
 import io
 from dataclasses import dataclass
 from functools import lru_cache
+from pathlib import Path
 
 import pyarrow.csv as pacsv
 from hypothesis import strategies as st
 
-from lendflow.generate import generate_table
 from lendflow.raw_columns import RAW_COLUMNS
+from sample.generate import generate_table
 
 NUMERIC_COLUMNS = (
     "Annual Inc",
@@ -167,3 +168,13 @@ def dirty_rows(draw: st.DrawFn) -> DirtyRow:
     for column in columns:
         values[column] = draw(dirt_for(column, values[column]))
     return DirtyRow(values, frozenset(columns))
+
+
+def write_batch(rows: list[DirtyRow], path: Path) -> Path:
+    """The rows as a CSV file with the 24 raw columns, every value quoted."""
+    with path.open("w", newline="", encoding="utf-8") as handle:
+        writer = csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\n")
+        writer.writerow(RAW_COLUMNS)
+        for row in rows:
+            writer.writerow([row.values[name] for name in RAW_COLUMNS])
+    return path

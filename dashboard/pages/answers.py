@@ -7,16 +7,17 @@ from typing import Any
 import dash
 from dash import html
 
-from dashboard import data, figures
+from dashboard import data
+from dashboard.charts import answers as charts
 from dashboard.layout import cached_figure, graph, guarded
 
-SOURCES = {name: f"marts.rpt_{name}" for name in figures.BUSINESS_QUESTIONS}
+SOURCES = {name: f"marts.rpt_{name}" for name in charts.BUSINESS_QUESTIONS}
 
 
 def _panel(name: str) -> html.Section:
     def build() -> Any:
         reader = data.reader()
-        figure = cached_figure(reader, ("answer", name), lambda: figures.ANSWER_FIGURES[name](reader.answer(name)))
+        figure = cached_figure(reader, ("answer", name), lambda: charts.ANSWER_FIGURES[name](reader.answer(name)))
         return graph(f"answer-{name.replace('_', '-')}", figure)
 
     return html.Section(
@@ -27,7 +28,7 @@ def _panel(name: str) -> html.Section:
 
 def layout(**_query: Any) -> Any:
     # Each panel is guarded on its own: one mart not built yet leaves the others standing.
-    return html.Div([_panel(name) for name in figures.BUSINESS_QUESTIONS], className="grid")
+    return html.Div([_panel(name) for name in charts.BUSINESS_QUESTIONS], className="grid")
 
 
 def register() -> None:

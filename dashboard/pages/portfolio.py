@@ -7,7 +7,8 @@ from typing import Any
 import dash
 from dash import dcc, html
 
-from dashboard import data, figures
+from dashboard import data
+from dashboard.charts import portfolio as charts
 from dashboard.layout import cached_figure, graph, guarded
 
 STATE_FILTER = "state-filter"
@@ -46,7 +47,7 @@ def income_vs_amount_figure(reader: data.MartsReader, state_filter: object) -> A
     scope = reader.state_choice(state_filter)
 
     def build() -> Any:
-        return figures.income_vs_amount(reader.scatter_sample(scope), scope_label(scope, reader.states()))
+        return charts.income_vs_amount(reader.scatter_sample(scope), scope_label(scope, reader.states()))
 
     return cached_figure(reader, ("income_vs_amount", scope), build)
 
@@ -56,7 +57,7 @@ def loans_per_month_figure(reader: data.MartsReader, year_filter: object) -> Any
     year = reader.year_choice(year_filter)
 
     def build() -> Any:
-        return figures.loans_per_month(reader.loans_per_month(year), year_label(year))
+        return charts.loans_per_month(reader.loans_per_month(year), year_label(year))
 
     return cached_figure(reader, ("loans_per_month", year), build)
 
@@ -73,13 +74,11 @@ def _build() -> html.Div:
     reader = data.reader()
     years = reader.years()
     year = data.default_year(years)
-    amount_by_grade = cached_figure(
-        reader, "amount_by_grade", lambda: figures.amount_by_grade(reader.amount_by_grade())
-    )
+    amount_by_grade = cached_figure(reader, "amount_by_grade", lambda: charts.amount_by_grade(reader.amount_by_grade()))
     by_state = cached_figure(
-        reader, "avg_amount_by_state", lambda: figures.avg_amount_by_state(reader.avg_amount_by_state())
+        reader, "avg_amount_by_state", lambda: charts.avg_amount_by_state(reader.avg_amount_by_state())
     )
-    by_grade = cached_figure(reader, "loans_by_grade", lambda: figures.loans_by_grade(reader.loans_by_grade()))
+    by_grade = cached_figure(reader, "loans_by_grade", lambda: charts.loans_by_grade(reader.loans_by_grade()))
     return html.Div(
         [
             _section(graph("amount-by-grade", amount_by_grade)),

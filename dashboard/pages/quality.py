@@ -11,7 +11,8 @@ import dash
 import pandas as pd
 from dash import html
 
-from dashboard import data, figures
+from dashboard import data
+from dashboard.charts import quality as charts
 from dashboard.layout import format_count, format_timestamp, graph, guarded
 
 
@@ -90,7 +91,7 @@ def _build() -> html.Div:
                 ],
                 className="panel",
             ),
-            html.Section(graph("dq-flow", figures.landed_rows_flow(summary)), className="panel"),
+            html.Section(graph("dq-flow", charts.landed_rows_flow(summary)), className="panel"),
             html.Section(
                 [
                     html.H2("Quarantined and rejected records, by reason"),

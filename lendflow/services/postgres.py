@@ -17,6 +17,7 @@ from pathlib import Path
 import psycopg
 from psycopg import sql
 
+from lendflow.db import connect_dsn, maintenance_dsn
 from lendflow.redact import masked_dsn
 from lendflow.services import roles
 from lendflow.services.base import ServiceError, ServiceStatus, port_is_open, tail, wait_until
@@ -53,10 +54,9 @@ SHARED_SERVER_OPTIONS = {
 }
 
 
-def find_bindir() -> Path:
-    """The directory holding initdb and pg_ctl: env override, Debian's newest, or PATH."""
-    override = os.environ.get("LENDFLOW_PG_BINDIR")
-    candidates = [override] if override else []
+def find_bindir(override: Path | None = None) -> Path:
+    """The directory holding initdb and pg_ctl: the override (Settings.pg_bindir_override), Debian's newest, or PATH."""
+    candidates = [str(override)] if override else []
     candidates += sorted(glob.glob("/usr/lib/postgresql/*/bin"), key=_version_key, reverse=True)
     initdb_on_path = shutil.which("initdb")
     if initdb_on_path:
@@ -166,7 +166,7 @@ def start(settings: Settings) -> None:
     """Start the local server (idempotent); make sure the warehouse database and its roles exist."""
     if not settings.pg_is_local:
         return
-    bindir = find_bindir()
+    bindir = find_bindir(settings.pg_bindir_override)
     data = data_dir(settings)
     if _pg_ctl_status(bindir, data):
         # Already running: the database (LENDFLOW_PG_DB may be new) and roles may still be missing.
@@ -194,22 +194,19 @@ def recreate_database(settings: Settings) -> None:
     """Drop and create the warehouse database, with the schemas, roles and grants `lendflow up`
     gives it: how benchmarks and tests start from an empty warehouse."""
     drop_database(settings)
-    admin_dsn = settings.pg_dsn.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+    with connect_dsn(maintenance_dsn(settings), autocommit=True) as conn:
         conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.pg_db)))
     roles.bootstrap(settings)
 
 
 def drop_database(settings: Settings) -> None:
     """Drop the warehouse database (its sessions closed first), if it exists."""
-    admin_dsn = settings.pg_dsn.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+    with connect_dsn(maintenance_dsn(settings), autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(settings.pg_db)))
 
 
 def ensure_database(settings: Settings) -> None:
-    admin_dsn = settings.pg_dsn.rsplit("/", 1)[0] + "/postgres"
-    with psycopg.connect(admin_dsn, autocommit=True) as conn:
+    with connect_dsn(maintenance_dsn(settings), autocommit=True) as conn:
         exists = conn.execute("select 1 from pg_database where datname = %s", (settings.pg_db,)).fetchone()
         if not exists:
             conn.execute(sql.SQL("create database {}").format(sql.Identifier(settings.pg_db)))
@@ -218,7 +215,7 @@ def ensure_database(settings: Settings) -> None:
 def stop(settings: Settings) -> None:
     if not settings.pg_is_local:
         return
-    bindir = find_bindir()
+    bindir = find_bindir(settings.pg_bindir_override)
     data = data_dir(settings)
     if _pg_ctl_status(bindir, data):
         _run(_server_cmd(str(bindir / "pg_ctl"), "-D", str(data), "-m", "fast", "-w", "stop"), "pg_ctl stop")
@@ -231,7 +228,7 @@ def status(settings: Settings) -> ServiceStatus:
     if not settings.pg_is_local:
         return ServiceStatus("postgres", _can_connect(settings.pg_dsn), address, external=True)
     try:
-        bindir = find_bindir()
+        bindir = find_bindir(settings.pg_bindir_override)
     except ServiceError as error:
         return ServiceStatus("postgres", False, address, detail=str(error))
     data = data_dir(settings)
@@ -240,7 +237,7 @@ def status(settings: Settings) -> ServiceStatus:
 
 def _can_connect(dsn: str) -> bool:
     try:
-        with psycopg.connect(dsn, connect_timeout=3):
+        with connect_dsn(dsn, connect_timeout=3):
             return True
     except psycopg.Error:
         return False

@@ -38,10 +38,10 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import psycopg
 from psycopg import sql
-from psycopg.conninfo import conninfo_to_dict, make_conninfo
+from psycopg.conninfo import conninfo_to_dict
 
+from lendflow.db import connect_dsn, maintenance_dsn
 from lendflow.settings import ROLES, Settings
 
 log = logging.getLogger(__name__)
@@ -95,7 +95,7 @@ def bootstrap(settings: Settings) -> dict[str, Login]:
     _ensure_roles(settings, found.values())
     admin = conninfo_to_dict(settings.pg_dsn)
     dbname = str(admin.get("dbname") or settings.pg_db)
-    with psycopg.connect(settings.pg_dsn, connect_timeout=10) as conn:
+    with connect_dsn(settings.pg_dsn) as conn:
         # Two bootstraps of one database at once would race on the catalogs' rows.
         conn.execute("select pg_advisory_xact_lock(%s)", (_ROLES_LOCK_KEY,))
         for statement in grant_statements(dbname, str(admin["user"]), found):
@@ -105,8 +105,7 @@ def bootstrap(settings: Settings) -> dict[str, Login]:
 
 def _ensure_roles(settings: Settings, wanted: Iterable[Login]) -> None:
     wanted = list(wanted)
-    maintenance = make_conninfo(settings.pg_dsn, dbname="postgres")
-    with psycopg.connect(maintenance, connect_timeout=10) as conn:
+    with connect_dsn(maintenance_dsn(settings)) as conn:
         # Advisory locks belong to one database: taking it in `postgres` serialises every caller.
         conn.execute("select pg_advisory_xact_lock(%s)", (_ROLES_LOCK_KEY,))
         for login in wanted:

@@ -23,8 +23,7 @@ import great_expectations.expectations as gxe
 from great_expectations.expectations.expectation import Expectation
 from great_expectations.expectations.metadata_types import FailureSeverity
 
-from ingestion.raw_tables import LINEAGE_COLUMNS
-from lendflow.raw_columns import RAW_COLUMNS
+from lendflow.raw_columns import LINEAGE_COLUMNS, RAW_COLUMNS
 from orchestration.quality.scope import BatchQuarantine, RunBatches, loan_events_where, raw_loans_where
 
 # Fails the run / reported only (see the module's docstring).
@@ -62,7 +61,7 @@ class Suite:
 
 def raw_loans_suite(batches: RunBatches) -> Suite:
     """The rows of the files this run landed (none: an empty batch, which passes)."""
-    lineage = [name for name, _ in LINEAGE_COLUMNS]
+    lineage = [column.name for column in LINEAGE_COLUMNS]
     return Suite(
         name="raw.loans",
         schema="raw",

@@ -54,7 +54,7 @@ def dashboard_settings(postgres: Settings, small_sample: Path) -> Settings:
     land_file(
         write_dirty_file(small_sample / "loans.csv", small_sample.parent / "dirty-loans.csv"), settings, progress=False
     )
-    # As lendflow.pipeline.run does: the Python steps write tables dbt reads as sources.
+    # As orchestration.pipeline.run does: the Python steps write tables dbt reads as sources.
     python_steps.run(settings)
     # Models and seeds only: the warehouse's own tests belong to the dbt suite, not to these.
     run_dbt(["build", "--resource-type", "model", "--resource-type", "seed", "--quiet"], settings)

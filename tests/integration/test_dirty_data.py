@@ -1,8 +1,9 @@
 """Dirty data never stops the warehouse: generated dirt through the real landing and dbt build.
 
-Each example is a batch file of real-looking loans, some with dirty fields (tests/strategies.py),
-landed into one PostgreSQL warehouse and built incrementally on top of the examples before it,
-so a dirty batch is also shown not to block the batches after it. For every example:
+Each example is a batch of real-looking loans, some with dirty fields (tests/strategies.py),
+landed into one PostgreSQL warehouse as a file and, under other loan ids, as stream messages,
+then built incrementally on top of the examples before it, so a dirty batch is also shown not
+to block the batches after it. For every example and both sources:
 
 - the build succeeds (and with it every test of the marts, which stay as guards);
 - nothing is lost: each line is a loan in fct_loans, a record superseded by a later one of the
@@ -15,8 +16,8 @@ The examples that found bugs are kept as explicit @example cases.
 
 from __future__ import annotations
 
-import csv
 import itertools
+import json
 import math
 import os
 from collections.abc import Callable
@@ -35,7 +36,7 @@ from lendflow.dbt import run_dbt
 from lendflow.raw_columns import RAW_COLUMNS
 from lendflow.settings import Settings
 from python_steps import run as python_steps
-from tests.strategies import DirtyRow, clean_rows, dirtied, dirty_rows
+from tests.strategies import DirtyRow, clean_rows, dirtied, dirty_rows, write_batch
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -58,6 +59,7 @@ ANSWER_COLUMNS = (
 )
 FIRST_LOAN_ID = 500_000_000_000
 _loan_ids = itertools.count(FIRST_LOAN_ID)
+_topics = itertools.count()
 
 
 @pytest.fixture(scope="module")
@@ -69,15 +71,6 @@ def dirty_warehouse(own_database: Callable[[str], Settings], small_sample: Path)
     python_steps.run(settings)
     run_dbt(["build", "--quiet"], settings)
     return settings
-
-
-def write_batch(rows: list[DirtyRow], path: Path) -> Path:
-    with path.open("w", newline="", encoding="utf-8") as handle:
-        writer = csv.writer(handle, quoting=csv.QUOTE_ALL, lineterminator="\n")
-        writer.writerow(RAW_COLUMNS)
-        for row in rows:
-            writer.writerow([row.values[name] for name in RAW_COLUMNS])
-    return path
 
 
 def _query(settings: Settings, statement: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
@@ -107,21 +100,25 @@ def expected_answers(values: dict[str, str]) -> dict[str, Any]:
     return answers
 
 
-def check_batch(settings: Settings, rows: list[DirtyRow], source_file: str) -> None:
-    refs = {f"file:{source_file}#row={n}": row for n, row in enumerate(rows, start=1)}
+def _holds_nul(row: DirtyRow) -> bool:
+    return any("\x00" in value for value in row.values.values())
+
+
+def check_records(settings: Settings, refs: dict[str, DirtyRow], pattern: str) -> None:
+    """The invariants for one batch's records (record_ref -> row; pattern selects their refs)."""
     kept = {
         record_ref: dict(zip(ANSWER_COLUMNS, values, strict=True))
         for record_ref, *values in _query(
             settings,
             f"select record_ref, {', '.join(ANSWER_COLUMNS)} from marts.fct_loans where record_ref like %s",
-            (f"file:{source_file}#%",),
+            (pattern,),
         )
     }
     quarantined = dict(
         _query(
             settings,
             "select record_ref, quarantine_reason from marts.fct_quarantined_loans where record_ref like %s",
-            (f"file:{source_file}#%",),
+            (pattern,),
         )
     )
     superseded = {
@@ -130,15 +127,15 @@ def check_batch(settings: Settings, rows: list[DirtyRow], source_file: str) -> N
             settings,
             "select record_ref from intermediate.int_loan_records_ranked where precedence_rank > 1"
             " and record_ref like %s",
-            (f"file:{source_file}#%",),
+            (pattern,),
         )
     }
-    # nothing lost, nothing counted twice: lines in = kept + superseded + quarantined
-    rejected_lines = {ref for ref in quarantined if "#line=" in ref}
-    assert len(kept) + len(superseded) + len(quarantined) == len(rows), (kept.keys(), superseded, quarantined)
-    # the one line landing refuses here holds a NUL, which PostgreSQL text cannot store
-    with_nul = [row for row in rows if any("\x00" in value for value in row.values.values())]
-    assert len(rejected_lines) == len(with_nul), [quarantined[ref] for ref in rejected_lines]
+    # nothing lost, nothing counted twice: records in = kept + superseded + quarantined
+    assert len(kept) + len(superseded) + len(quarantined) == len(refs), (kept.keys(), superseded, quarantined)
+    # a record PostgreSQL text cannot hold (NUL) is refused whole: a file's line at landing
+    # ('#line=' refs), a message's JSON by the parser ('\u0000' is no jsonb text)
+    refused_whole = {ref for ref, reason in quarantined.items() if "#line=" in ref or reason == "unparseable_json"}
+    assert len(refused_whole) == sum(map(_holds_nul, refs.values())), [quarantined[r] for r in refused_whole]
     for ref, row in refs.items():
         if not row.dirtied:
             assert ref in kept, f"clean row {ref} did not reach fct_loans: {quarantined.get(ref)}"
@@ -150,13 +147,24 @@ def check_batch(settings: Settings, rows: list[DirtyRow], source_file: str) -> N
                 else:
                     assert got == value, (ref, column, got, value)
     for ref, reason in quarantined.items():
-        if ref in rejected_lines:
+        if ref in refused_whole:
             continue
         row = refs[ref]  # validation's refs number the records landed, as refs does here
         named = {SNAKE[column] for column in row.dirtied}
         if "Term" in row.dirtied:
             named.add("term_months")
         assert any(name in reason for name in named), f"{ref}: reason {reason!r} names none of {sorted(named)}"
+
+
+def store_as_messages(settings: Settings, rows: list[DirtyRow], topic: str) -> dict[str, DirtyRow]:
+    """The rows as JSON messages (text values), stored as the consumer stores them; ref -> row."""
+    with psycopg.connect(settings.pg_dsn) as conn:
+        conn.cursor().executemany(
+            "insert into raw.loan_events (topic, kafka_partition, kafka_offset, message_value, message_timestamp)"
+            " values (%s, 0, %s, %s, now())",
+            [(topic, offset, json.dumps(row.values)) for offset, row in enumerate(rows)],
+        )
+    return {f"kafka:{topic}/0/{offset}": row for offset, row in enumerate(rows)}
 
 
 CLEAN = clean_rows()
@@ -191,9 +199,13 @@ def test_dirty_batches_land_and_build_and_lose_nothing(
     path = write_batch(rows, tmp_path_factory.mktemp("dirty") / "batch.csv")
     report = land_file(path, settings, progress=False)
     assert report.rows_read == len(rows) == report.rows_landed + report.rows_rejected
+    # the same dirt through the stream, under other loan ids (a stream record would win over its file's)
+    topic = f"dirty-{next(_topics)}"
+    messages = store_as_messages(settings, [row.with_loan_id(next(_loan_ids)) for row in rows], topic)
     python_steps.run(settings, refit=False)
     run_dbt(["build", "--quiet"], settings)
-    check_batch(settings, rows, str(path))
+    check_records(settings, {f"file:{path}#row={n}": row for n, row in enumerate(rows, start=1)}, f"file:{path}#%")
+    check_records(settings, messages, f"kafka:{topic}/%")
 
 
 def test_the_examples_met_the_rules(dirty_warehouse: Settings) -> None:

@@ -24,10 +24,10 @@ import pytest
 
 from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow import settings as settings_mod
-from lendflow.generate import write_sample
 from lendflow.services import kafka as broker
 from lendflow.services.kafka import ensure_topic
 from lendflow.settings import Settings
+from sample.generate import write_sample
 from streaming.producer import ProduceReport, produce
 from tests.conftest import OWN_BROKER_PORT
 
@@ -59,7 +59,7 @@ def _offsets_are_complete(settings: Settings, topic: str) -> bool:
 def _consumer(settings: Settings, topic: str, group: str, extra_env: dict[str, str] | None = None) -> subprocess.Popen:
     env = {**os.environ, "LENDFLOW_PG_DB": settings.pg_db, **(extra_env or {})}
     return subprocess.Popen(
-        [sys.executable, "-m", "lendflow.cli", "consume", "--topic", topic, "--group", group, "--batch-size", "500"],
+        [sys.executable, "-m", "cli", "consume", "--topic", topic, "--group", group, "--batch-size", "500"],
         env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
     )  # fmt: skip
 

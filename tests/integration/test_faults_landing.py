@@ -18,8 +18,8 @@ import psycopg
 import pytest
 
 from ingestion.land import file_sha256
-from lendflow.generate import write_sample
 from lendflow.settings import Settings
+from sample.generate import write_sample
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -29,7 +29,7 @@ ROWS = 300_000
 def _land(settings: Settings, path: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "LENDFLOW_PG_DB": settings.pg_db}
     return subprocess.Popen(
-        [sys.executable, "-m", "lendflow.cli", "land", str(path), "--role", "owner"],
+        [sys.executable, "-m", "cli", "land", str(path), "--role", "owner"],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 

@@ -24,9 +24,9 @@ from confluent_kafka import Consumer, TopicPartition
 
 from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow import settings as settings_mod
-from lendflow.generate import write_sample
 from lendflow.services import postgres as pg
 from lendflow.settings import Settings
+from sample.generate import write_sample
 from streaming.producer import produce
 from tests.conftest import OWN_PG_PORT
 
@@ -62,7 +62,7 @@ def _lendflow(settings: Settings, *args: str, output: int | IO[str] = subprocess
         "PYTHONUNBUFFERED": "1",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "lendflow.cli", *args],
+        [sys.executable, "-m", "cli", *args],
         env=env, stdout=output, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip
 

@@ -14,11 +14,12 @@ import pyarrow.parquet as pq
 import pytest
 from psycopg import sql
 
+import ingestion.csv_blocks as csv_blocks
 import ingestion.land as land
 from ingestion.land import OVERSIZE_REASON, VALUE_LIMIT, LandingError, Record, Reject, land_file, read_csv, read_records
-from lendflow.generate import generate_table
 from lendflow.raw_columns import RAW_COLUMNS
 from lendflow.settings import Settings
+from sample.generate import generate_table
 from tests.fixtures.bad_inputs import GOOD, HEADER, CsvCase, csv_cases, message_cases, row
 
 pytestmark = pytest.mark.postgres
@@ -176,8 +177,8 @@ def test_the_servers_row_count_checks_ours(
 
     path = tmp_path / "short.csv"  # not the sample itself: other tests land that
     path.write_bytes(b"".join((small_sample / "loans.csv").read_bytes().splitlines(keepends=True)[:1001]))
-    numbered_lines = land.numbered_lines
-    monkeypatch.setattr(land, "numbered_lines", lambda lines, first_row: numbered_lines(lines[:-1], first_row))
+    numbered_lines = csv_blocks.numbered_lines
+    monkeypatch.setattr(csv_blocks, "numbered_lines", lambda lines, first_row: numbered_lines(lines[:-1], first_row))
     with pytest.raises(LandingError, match="PostgreSQL stored 999 rows where 1,000 were sent"):
         land_file(path, postgres, progress=False)
     assert _count(postgres, "select count(*) from raw.landed_files where source_file = %s", str(path.resolve())) == 0
@@ -303,7 +304,7 @@ def _count_exact_lines(monkeypatch: pytest.MonkeyPatch) -> list[str]:
             read.append(line)
             yield line
 
-    monkeypatch.setattr(land, "parse_lines", lambda lines, *a, **k: parse_lines(tapped(lines), *a, **k))
+    monkeypatch.setattr(csv_blocks, "parse_lines", lambda lines, *a, **k: parse_lines(tapped(lines), *a, **k))
     return read
 
 
@@ -352,10 +353,10 @@ def test_bad_lines_in_a_middle_and_the_last_block_go_alone_down_the_exact_path(
 # --- one rule for oversize values, on every path ---------------------------------------------
 ROUTES: dict[str, Callable[[pytest.MonkeyPatch], None]] = {
     "lines vetted here": lambda _: None,
-    "blocks read by Arrow": lambda mp: mp.setattr(land, "_vetted_chunk", lambda *_: None),
+    "blocks read by Arrow": lambda mp: mp.setattr(csv_blocks, "_vetted_chunk", lambda *_: None),
     "blocks read by the exact path": lambda mp: (
-        mp.setattr(land, "_vetted_chunk", lambda *_: None),
-        mp.setattr(land, "parse_block_fast", lambda *_: None),
+        mp.setattr(csv_blocks, "_vetted_chunk", lambda *_: None),
+        mp.setattr(csv_blocks, "parse_block_fast", lambda *_: None),
     ),
 }
 
@@ -483,7 +484,7 @@ def test_the_cli_names_the_corrupt_file_without_a_traceback(postgres: Settings, 
     path.write_bytes(path.read_bytes()[:-100])
     env = {**os.environ, "LENDFLOW_PG_DB": postgres.pg_db}
     done = subprocess.run(
-        [sys.executable, "-m", "lendflow.cli", "land", str(path)], env=env, capture_output=True, text=True, timeout=120
+        [sys.executable, "-m", "cli", "land", str(path)], env=env, capture_output=True, text=True, timeout=120
     )
     output = " ".join((done.stdout + done.stderr).split())  # the console wraps long lines
     assert done.returncode == 1, output

@@ -10,6 +10,7 @@ engine from the same input: the generated sample file and its stream sample on a
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import json
 import math
 import os
@@ -21,13 +22,16 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import psycopg
 import pytest
+from hypothesis import strategies as st
 
 from ingestion.land import land_file
 from lendflow.dbt import DbtError, dbt_env, run_dbt
 from lendflow.settings import DBT_PROJECT_DIR, PROFILES_DIR, Settings
 from spark_jobs.compare import normalise, row_differences
+from tests.strategies import DirtyRow, clean_rows, dirtied, dirty_rows, write_batch
 
 pytestmark = [pytest.mark.spark, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
 
@@ -45,6 +49,8 @@ MART_KEYS: dict[str, tuple[str, ...]] = {
     "rpt_issue_gap_by_grade": ("letter_grade",),
     "rpt_amount_change_by_state_grade": ("addr_state", "letter_grade"),
 }
+CLEAN = clean_rows()
+_dirty_loan_ids = itertools.count(600_000_000_000)
 
 
 @dataclass
@@ -380,4 +386,52 @@ def test_an_incremental_run_merges_new_records_alike_on_both_engines(warehouses:
         ).collect()
     }
     assert sources.get(True, 0) > 0 and sources.get(False, 0) == 0, sources
+    assert _mart_differences(w) == {}
+
+
+# --- dirty input (last: it adds to the warehouses) -------------------------------------------
+def _quarantine_reasons_pg(settings: Settings, source_file: str) -> dict[str, str]:
+    rows = _pg_rows(
+        settings,
+        "select record_ref, quarantine_reason from marts.fct_quarantined_loans"
+        f" where record_ref like 'file:{source_file}#%'",
+    )
+    return {r["record_ref"]: r["quarantine_reason"] for r in rows}
+
+
+def _quarantine_reasons_spark(spark: Any, source_file: str) -> dict[str, str]:
+    rows = spark.sql(
+        "select record_ref, quarantine_reason from marts.fct_quarantined_loans"
+        f" where record_ref like 'file:{source_file}#%'"
+    ).collect()
+    return {r["record_ref"]: r["quarantine_reason"] for r in rows}
+
+
+@hypothesis.settings(max_examples=int(os.environ.get("LENDFLOW_SPARK_DIRTY_EXAMPLES", "2")), deadline=None)
+@hypothesis.given(rows=st.lists(dirty_rows(), min_size=20, max_size=30))
+@hypothesis.example(
+    rows=[
+        dirtied(CLEAN[0], Annual_Inc="1e309"),
+        dirtied(CLEAN[1], Addr_State="ıl"),
+        dirtied(CLEAN[2], Term="0"),
+        dirtied(CLEAN[3], Issue_Date="14 August 2014\n"),
+        dirtied(CLEAN[4], Int_Rate="1e-400"),
+    ]
+)
+def test_both_engines_quarantine_the_same_records_for_the_same_reasons(
+    warehouses: Warehouses, tmp_path_factory: pytest.TempPathFactory, rows: list[DirtyRow]
+) -> None:
+    """Generated dirt landed into both engines: the same records quarantined with the same
+    reasons, and the marts still equal row by row."""
+    from spark_jobs import staging
+
+    w = warehouses
+    rows = [row.with_loan_id(next(_dirty_loan_ids)) for row in rows]
+    path = write_batch(rows, tmp_path_factory.mktemp("dirty") / "dirty.csv")
+    land_file(path, w.pg, progress=False)
+    staging.stage_file(w.spark, path, w.spark_settings, progress=False)
+    dirs = ["--target-path", str(w.work / "target-{}"), "--log-path", str(w.work / "logs-{}")]
+    run_dbt(["run", *[d.format("pg") for d in dirs]], w.pg)
+    assert _dbt_in_process(["run", *[d.format("spark") for d in dirs]], w.spark_settings, "spark") == []
+    assert _quarantine_reasons_spark(w.spark, str(path)) == _quarantine_reasons_pg(w.pg, str(path))
     assert _mart_differences(w) == {}

@@ -194,7 +194,7 @@ def test_follow_keeps_going_after_eof_and_sigterm_stops_cleanly(services: Settin
     group = f"g-{topic}"
     ensure_topic(services, topic)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "lendflow.cli", "consume", "--topic", topic, "--group", group, "--follow",
+        [sys.executable, "-m", "cli", "consume", "--topic", topic, "--group", group, "--follow",
          "--batch-size", "100"],
         env=_cli_env(services), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )  # fmt: skip

@@ -21,7 +21,7 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from lendflow.generate import generate_chunks, generate_table, next_loan_id, write_sample
+from sample.generate import generate_chunks, generate_table, next_loan_id, write_sample
 
 ROWS, SEED = 27_030, 42
 

@@ -7,12 +7,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ingestion.land import LandingReport, land_file
-from lendflow import generate
 from lendflow.db import connect
 from lendflow.dbt import run_dbt
 from lendflow.services import local
 from lendflow.settings import Settings
 from python_steps import run as python_steps
+from sample import generate
 from streaming.consumer import ConsumeReport, consume
 from streaming.producer import produce
 
