@@ -16,7 +16,9 @@ from lendflow.db import connect_dsn, maintenance_dsn
 
 def test_the_maintenance_dsn_is_the_owners_on_the_postgres_database(tmp_path: Path) -> None:
     settings = dataclasses.replace(
-        config.load(), home=tmp_path, pg_dsn_override="postgresql://owner:s%40cret@db.example:6543/warehouse?sslmode=require"
+        config.load(),
+        home=tmp_path,
+        pg_dsn_override="postgresql://owner:s%40cret@db.example:6543/warehouse?sslmode=require",
     )
     parts = conninfo_to_dict(maintenance_dsn(settings))
     assert parts == {
