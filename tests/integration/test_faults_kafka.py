@@ -22,8 +22,8 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow import settings as settings_mod
+from lendflow.raw_tables import ensure_raw_tables_exist
 from lendflow.services import kafka as broker
 from lendflow.services.kafka import ensure_topic
 from lendflow.settings import Settings

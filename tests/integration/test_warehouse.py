@@ -26,8 +26,8 @@ import pytest
 from psycopg import sql
 
 from ingestion.land import land_file
-from ingestion.raw_tables import ensure_raw_tables, ensure_raw_tables_exist
 from lendflow.dbt import DbtError, run_dbt
+from lendflow.raw_tables import ensure_raw_tables, ensure_raw_tables_exist
 from lendflow.settings import Settings
 from python_steps import run as python_steps
 from tests.conftest import only_as
