@@ -34,7 +34,7 @@ from lendflow.raw_tables import ensure_raw_tables
 from lendflow.services import postgres
 from lendflow.settings import DBT_PROJECT_DIR, Settings
 from python_steps import run as python_steps
-from sample.generate import write_sample
+from sample.files import write_sample
 
 TOPIC = "loans_bench"
 

@@ -36,7 +36,7 @@ from lendflow.raw_columns import RAW_COLUMNS
 from lendflow.raw_tables import ensure_raw_tables_exist
 from lendflow.services import postgres
 from lendflow.settings import Settings
-from sample.generate import write_sample
+from sample.files import write_sample
 
 console = Console()
 

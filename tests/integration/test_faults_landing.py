@@ -19,7 +19,7 @@ import pytest
 
 from ingestion.land import file_sha256
 from lendflow.settings import Settings
-from sample.generate import write_sample
+from sample.files import write_sample
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 

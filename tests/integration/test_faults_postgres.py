@@ -26,7 +26,7 @@ from lendflow import settings as settings_mod
 from lendflow.raw_tables import ensure_raw_tables_exist
 from lendflow.services import postgres as pg
 from lendflow.settings import Settings
-from sample.generate import write_sample
+from sample.files import write_sample
 from streaming.producer import produce
 from tests.conftest import OWN_PG_PORT
 

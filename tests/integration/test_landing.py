@@ -19,7 +19,7 @@ import ingestion.land as land
 from ingestion.land import OVERSIZE_REASON, VALUE_LIMIT, LandingError, Record, Reject, land_file, read_csv, read_records
 from lendflow.raw_columns import RAW_COLUMNS
 from lendflow.settings import Settings
-from sample.generate import generate_table
+from sample.table import generate_table
 from tests.fixtures.bad_inputs import GOOD, HEADER, CsvCase, csv_cases, message_cases, row
 
 pytestmark = pytest.mark.postgres
