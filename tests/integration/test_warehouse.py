@@ -362,8 +362,7 @@ def test_fct_loans_tests_check_the_latest_builds_rows_or_all_rows_when_asked(
         ).fetchone() or (None, None)
         assert original is not None
         set_column = sql.SQL(
-            "update marts.fct_loans set {} = %s, dbt_updated_at = dbt_updated_at + %s::interval"
-            " where loan_id = %s"
+            "update marts.fct_loans set {} = %s, dbt_updated_at = dbt_updated_at + %s::interval where loan_id = %s"
         ).format(sql.Identifier(column))
         conn.execute(set_column, (bad_value, "-1 day", loan_id))
         try:
