@@ -390,7 +390,7 @@ def test_lendflow_dbt_passes_dbts_own_options_through(warehouse: Warehouse) -> N
     """`lendflow dbt build -s fct_loans --full-refresh`, as the README writes it: dbt's options
     reach dbt (they once stopped at lendflow's parser: "No such option: -s")."""
     listed = subprocess.run(
-        [sys.executable, "-m", "lendflow.cli", "dbt", "ls", "-s", "fct_loans", "--resource-type", "model",
+        [sys.executable, "-m", "cli", "dbt", "ls", "-s", "fct_loans", "--resource-type", "model",
          "--output", "name"],
         capture_output=True, text=True, check=False,
     )  # fmt: skip
