@@ -27,11 +27,11 @@ from confluent_kafka import Consumer, KafkaError
 from rich.console import Console
 from rich.table import Table
 
-from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow import settings as config
+from lendflow.raw_tables import ensure_raw_tables_exist
 from lendflow.services import kafka, postgres
 from lendflow.settings import Settings
-from sample.generate import write_sample
+from sample.files import write_sample
 from streaming.consumer import consume
 from streaming.producer import produce
 

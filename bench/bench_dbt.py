@@ -28,13 +28,13 @@ from rich.console import Console
 from rich.table import Table
 
 from ingestion.land import land_file
-from ingestion.raw_tables import ensure_raw_tables
 from lendflow import settings as config
 from lendflow.dbt import run_dbt
+from lendflow.raw_tables import ensure_raw_tables
 from lendflow.services import postgres
 from lendflow.settings import DBT_PROJECT_DIR, Settings
 from python_steps import run as python_steps
-from sample.generate import write_sample
+from sample.files import write_sample
 
 TOPIC = "loans_bench"
 

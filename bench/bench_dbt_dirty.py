@@ -31,7 +31,7 @@ from lendflow.dbt import run_dbt
 from lendflow.services import postgres
 from lendflow.settings import Settings
 from python_steps import run as python_steps
-from sample.generate import write_sample
+from sample.files import write_sample
 
 RESULTS = Path(__file__).parent / "results" / "dbt_dirty.json"
 # (raw column, dirty value): each quarantines its record for a different rule

@@ -36,7 +36,7 @@ from rich.table import Table
 from lendflow import settings as config
 from lendflow.services import postgres
 from lendflow.settings import Settings
-from sample.generate import write_sample
+from sample.files import write_sample
 
 console = Console()
 LENDFLOW = str(Path(sys.executable).parent / "lendflow")

@@ -31,12 +31,12 @@ from rich.console import Console
 from rich.table import Table
 
 from ingestion.land import land_file
-from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow import settings as config
 from lendflow.raw_columns import RAW_COLUMNS
+from lendflow.raw_tables import ensure_raw_tables_exist
 from lendflow.services import postgres
 from lendflow.settings import Settings
-from sample.generate import write_sample
+from sample.files import write_sample
 
 console = Console()
 

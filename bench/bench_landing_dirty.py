@@ -29,8 +29,8 @@ from bench_landing import console, measure, reset, run_psql, sample_file  # sets
 from rich.table import Table
 
 from ingestion.land import land_file
-from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow import settings as config
+from lendflow.raw_tables import ensure_raw_tables_exist
 from lendflow.services import postgres
 from lendflow.settings import Settings
 

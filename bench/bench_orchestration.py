@@ -147,7 +147,7 @@ def main() -> int:
 
     from lendflow.services import local
     from orchestration.runner import compile_manifest, span
-    from sample.generate import write_sample
+    from sample.files import write_sample
 
     settings = config.load()
     local.up(settings, ["postgres", "kafka"])

@@ -25,7 +25,7 @@ def generate(
     stream_rows: Annotated[int, typer.Option(help="Loans in the separate stream sample (new loan ids).")] = 5_000,
 ) -> None:
     """Generate raw sample loans (CSV and Parquet, plus a stream sample) as DATA.md describes them."""
-    from sample.generate import write_sample
+    from sample.files import write_sample
 
     settings = config.load()
     out_dir = out or settings.data_dir / f"sample-{rows}-seed{seed}"

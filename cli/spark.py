@@ -46,7 +46,7 @@ def spark_stage(
     if stream:
         console.print(staging.stage_topic(spark, settings, topic).summary())
     if python_steps:
-        from spark_jobs import python_steps as spark_steps
+        from python_steps import spark as spark_steps
 
         console.print(f"python steps on Spark: {spark_steps.run(spark).summary()}")
 

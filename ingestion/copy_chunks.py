@@ -14,8 +14,8 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 
-from ingestion.records import PARQUET_BATCH_ROWS, Reject, open_parquet, parquet_rejects, parquet_text_batches
 from lendflow.raw_columns import RAW_COLUMNS
+from lendflow.records import PARQUET_BATCH_ROWS, Reject, open_parquet, parquet_rejects, parquet_text_batches
 
 # The only lineage column each row carries; the others are the file's, set once per transaction
 # (see ingestion.land), and _landed_at is now().

@@ -3,16 +3,17 @@
 Every value is kept as the text it arrived as (no trimming, no casting), with lineage
 columns: each row carries its row number, and the file's source, checksum and batch come from
 raw.loans' column defaults, which read settings of the landing's transaction once per COPY
-(see raw_tables.py): about a fifth of the server's work, compared with the same text on every
-line. One transaction per file: a crash leaves nothing half-landed, and a file already landed
+(see lendflow/raw_tables.py): about a fifth of the server's work, compared with the same text
+on every line. One transaction per file: a crash leaves nothing half-landed, and a file already landed
 (same SHA-256) is skipped. The checksum takes a pass of its own before the COPY (~0.3 s for
 350 MB): every row carries it, so the COPY cannot start without it. Lines that can't be read
 as a record go to raw.rejected_rows with their raw text, line number and reason; rows read =
 landed + rejected, which the server's row count of each COPY confirms.
 
-The parts: ingestion.records (the record format, shared with Spark staging and the producer),
-ingestion.csv_blocks (the byte-level CSV path), ingestion.copy_chunks (what COPY is fed, and
-Parquet's chunks), ingestion.rejects (the reject spool) and, here, the COPY transaction.
+The parts: lendflow.records and lendflow.csv_blocks (the record format and the CSV blocks,
+shared with Spark staging and the producer), ingestion.csv_blocks (the byte-level CSV path to
+COPY), ingestion.copy_chunks (what COPY is fed, and Parquet's chunks), ingestion.rejects (the
+reject spool) and, here, the COPY transaction.
 """
 
 from __future__ import annotations
@@ -28,16 +29,22 @@ from psycopg.copy import QueuedLibpqWriter
 from ingestion.copy_chunks import CopySource, parquet_source
 from ingestion.csv_blocks import (  # noqa: F401  (the CSV path's public names, importable from here)
     csv_source,
-    last_record_end,
     numbered_lines,
-    parse_block_fast,
     plain_lines,
-    record_blocks,
-    scan_block,
     suspect_lines,
 )
-from ingestion.raw_tables import LINEAGE_SETTINGS, ensure_raw_tables_exist
-from ingestion.records import (  # noqa: F401  (the record format's public names, importable from here)
+from ingestion.rejects import RejectSpool
+from lendflow.csv_blocks import (  # noqa: F401  (the block reading's public names, importable from here)
+    last_record_end,
+    parse_block_fast,
+    record_blocks,
+    scan_block,
+)
+from lendflow.db import connect_dsn, masked_dsn
+from lendflow.progress import row_progress
+from lendflow.raw_columns import RAW_COLUMNS
+from lendflow.raw_tables import LINEAGE_SETTINGS, ensure_raw_tables_exist
+from lendflow.records import (  # noqa: F401  (the record format's public names, importable from here)
     OVERSIZE_REASON,
     VALUE_LIMIT,
     LandingError,
@@ -51,10 +58,6 @@ from ingestion.records import (  # noqa: F401  (the record format's public names
     read_csv,
     read_records,
 )
-from ingestion.rejects import RejectSpool
-from lendflow.db import connect_dsn, masked_dsn
-from lendflow.progress import row_progress
-from lendflow.raw_columns import RAW_COLUMNS
 from lendflow.settings import Settings
 
 log = logging.getLogger(__name__)

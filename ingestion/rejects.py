@@ -9,7 +9,7 @@ from collections.abc import Iterable
 import psycopg
 from psycopg import sql
 
-from ingestion.records import Lineage, Reject
+from lendflow.records import Lineage, Reject
 
 
 class RejectSpool:

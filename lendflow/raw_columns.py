@@ -6,8 +6,8 @@ writes them). The raw layer stores every value untouched, as text; dbt renames a
 
 The raw tables (loans with their lineage, the landed files, the rejected lines, the Kafka
 events) are declared here with engine-neutral types, and each engine's DDL is generated from
-that declaration: PostgreSQL's by ingestion/raw_tables.py, Spark staging's by
-spark_jobs/staging.py. dbt cannot import Python, so its column macro
+that declaration: PostgreSQL's by lendflow/raw_tables.py, Spark staging's by
+lendflow/spark_raw_tables.py. dbt cannot import Python, so its column macro
 (dbt_project/macros/loans/raw_loan_columns.sql) is checked against this list by a unit test.
 """
 
@@ -66,7 +66,7 @@ NUMERIC_COLUMNS: tuple[str, ...] = tuple(
 
 
 # --- the raw tables ------------------------------------------------------------
-# Engine-neutral types; each engine spells them its own way (raw_tables.py, staging.py).
+# Engine-neutral types; each engine spells them its own way (raw_tables.py, spark_raw_tables.py).
 TEXT, BIGINT, INTEGER, UUID, TIMESTAMP, BYTES = "text", "bigint", "integer", "uuid", "timestamp", "bytes"
 
 RAW_SCHEMA_NAME = "raw"
@@ -78,7 +78,7 @@ class TableColumn:
     kind: str  # one of the engine-neutral types above
     required: bool = False  # PostgreSQL: not null (Spark tables are loaded whole by one statement)
     # The value comes from a setting of the landing's transaction when the writer leaves it out
-    # (PostgreSQL: see ingestion/raw_tables.py); the setting's name.
+    # (PostgreSQL: see lendflow/raw_tables.py); the setting's name.
     from_setting: str | None = None
     stamped: bool = False  # defaults to the time of the write
 

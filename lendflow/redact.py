@@ -2,7 +2,7 @@
 
 Both of libpq's spellings are covered: URIs (``postgresql://user:secret@host/db``, and a
 ``password=`` query parameter) and key=value strings (``host=h password=secret``, also
-quoted: ``password='a b'``). Everything but the password stays as it was written, so the
+quoted: ``password='...'``). Everything but the password stays as it was written, so the
 masked string still tells which server, port, database and user are meant.
 
 Where a string is malformed (an unencoded ``@`` in a URI's password, an unterminated quote)

@@ -12,7 +12,7 @@ from lendflow.dbt import run_dbt
 from lendflow.services import local
 from lendflow.settings import Settings
 from python_steps import run as python_steps
-from sample import generate
+from sample.files import write_sample
 from streaming.consumer import ConsumeReport, consume
 from streaming.producer import produce
 
@@ -36,7 +36,7 @@ def default_sample(settings: Settings, rows: int = DEFAULT_ROWS, seed: int = DEF
     csv_path = out_dir / "loans.csv"
     if not csv_path.exists():
         log.info("generating %s sample loans (seed %s) into %s", f"{rows:,}", seed, out_dir)
-        generate.write_sample(out_dir, rows=rows, seed=seed)
+        write_sample(out_dir, rows=rows, seed=seed)
     return csv_path
 
 

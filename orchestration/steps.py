@@ -152,8 +152,9 @@ def spark_stage_batch_files(settings: Settings, run_dir: Path, inputs: list[Path
 def spark_stage_stream(settings: Settings, run_dir: Path, topic: str) -> dict[str, Any]:
     """Land what the topic holds into Spark staging's raw.loan_events (available-now streaming)."""
     from lendflow.services.spark import session
+    from lendflow.spark_raw_tables import ensure_raw_tables
     from orchestration.quality.scope import landed_offset_ranges
-    from spark_jobs.staging import ensure_raw_tables, stage_topic
+    from spark_jobs.staging import stage_topic
 
     spark = session(settings)
     ensure_raw_tables(spark)
@@ -175,7 +176,7 @@ def spark_stage_stream(settings: Settings, run_dir: Path, topic: str) -> dict[st
 
 def spark_python_steps(settings: Settings, run_dir: Path) -> dict[str, Any]:
     from lendflow.services.spark import session
-    from spark_jobs.python_steps import run
+    from python_steps.spark import run
 
     report = run(session(settings))
     log.info(report.summary())

@@ -1,6 +1,6 @@
 """What the Python steps fit on: every landed record, folded into title counts and balances.
 
-One fold serves both engines (python_steps.run on PostgreSQL, spark_jobs.python_steps on
+One fold serves both engines (python_steps.run on PostgreSQL, python_steps.spark on
 Spark); they differ only in where the rows come from. A row holds INPUT_COLUMNS' values in
 that order (title first, then the balances), with how many records it stands for: a count
 lets PostgreSQL hand over titles already grouped when no balance is wanted.

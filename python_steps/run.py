@@ -10,8 +10,8 @@ from itertools import chain
 import psycopg
 from psycopg import sql
 
-from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow.db import connect, ensure_schema
+from lendflow.raw_tables import ensure_raw_tables_exist
 from lendflow.settings import Settings
 from python_steps.inputs import (
     INPUT_COLUMNS,

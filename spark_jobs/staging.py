@@ -1,10 +1,10 @@
 """Spark staging: batch files and the Kafka topic landed untouched into Spark's `raw` schema.
 
-The same raw tables as PostgreSQL's (ingestion/raw_tables.py), as Parquet tables in the Hive
-metastore, so dbt's sources (`raw.loans`, `raw.loan_events`, `raw.landed_files`,
+Into the raw tables of lendflow/spark_raw_tables.py (PostgreSQL's, as Parquet tables in the
+Hive metastore), so dbt's sources (`raw.loans`, `raw.loan_events`, `raw.landed_files`,
 `raw.rejected_rows`) resolve on the spark target exactly as on the postgres one.
 
-Batch files are read by the very reader `lendflow land` uses (ingestion.records.read_records):
+Batch files are read by the very reader `lendflow land` uses (lendflow.records.read_records):
 one definition of "a record", "a rejected line" and "the text of a value", so Spark staging
 and PostgreSQL hold the same rows and the same text, and the counts agree by construction.
 Exactly once: every table is partitioned by the file's SHA-256 and written with a dynamic
@@ -30,56 +30,16 @@ from typing import TYPE_CHECKING
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from ingestion.records import LandingError, LandingReport, Record, Reject, file_sha256, read_records
 from lendflow.progress import row_progress
-from lendflow.raw_columns import (
-    BIGINT,
-    BYTES,
-    INTEGER,
-    RAW_COLUMNS,
-    RAW_SCHEMA_NAME,
-    RAW_TABLES,
-    TEXT,
-    TIMESTAMP,
-    UUID,
-    RawTable,
-    TableColumn,
-)
+from lendflow.raw_columns import RAW_COLUMNS, RAW_SCHEMA_NAME
+from lendflow.records import LandingError, LandingReport, Record, Reject, file_sha256, read_records
 from lendflow.settings import Settings
+from lendflow.spark_raw_tables import ensure_raw_tables, quoted
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
 
 log = logging.getLogger(__name__)
-
-SPARK_TYPES = {
-    TEXT: "string",
-    BIGINT: "bigint",
-    INTEGER: "int",
-    UUID: "string",
-    TIMESTAMP: "timestamp",
-    BYTES: "binary",
-}
-
-
-def _quoted(name: str) -> str:
-    """A Spark SQL identifier: back-ticks, since raw names have spaces (ANSI double quotes are off)."""
-    return "`" + name.replace("`", "``") + "`"
-
-
-def spark_columns(table: RawTable) -> tuple[TableColumn, ...]:
-    """The table's columns in Spark's order: a partition column moves to the end, where Spark keeps it."""
-    return tuple(c for c in table.columns if c.name != table.partition_column) + tuple(
-        c for c in table.columns if c.name == table.partition_column
-    )
-
-
-def create_table(table: RawTable) -> str:
-    """`create table if not exists` for one raw table in Spark staging (Parquet), from its declaration."""
-    columns = ", ".join(f"{_quoted(c.name)} {SPARK_TYPES[c.kind]}" for c in spark_columns(table))
-    partitioned = f" partitioned by ({_quoted(table.partition_column)})" if table.partition_column else ""
-    return f"create table if not exists {table.qualified_name} ({columns}) using parquet{partitioned}"
-
 
 LOANS_ARROW_SCHEMA = pa.schema(
     [(name, pa.string()) for name in RAW_COLUMNS]
@@ -113,13 +73,6 @@ class StreamStagingReport:
 
     def summary(self) -> str:
         return f"{self.topic}: {self.rows_landed:,} new messages staged in Spark ({self.rows_after:,} in all)"
-
-
-def ensure_raw_tables(spark: SparkSession) -> None:
-    """Create Spark's raw schema and tables if missing (idempotent)."""
-    spark.sql(f"create schema if not exists {RAW_SCHEMA_NAME}")
-    for table in RAW_TABLES:
-        spark.sql(create_table(table))
 
 
 # --- batch files -------------------------------------------------------------
@@ -204,7 +157,7 @@ def stage_file(spark: SparkSession, path: Path, settings: Settings, *, progress:
         landed, rejected = write_incoming(path, incoming, source, batch_id, progress)
         landed_at = datetime.now(UTC).strftime("%Y-%m-%d %H:%M:%S.%f")
         spark.conf.set("spark.sql.sources.partitionOverwriteMode", "dynamic")
-        raw_names = ", ".join(_quoted(name) for name in RAW_COLUMNS)
+        raw_names = ", ".join(quoted(name) for name in RAW_COLUMNS)
         spark.sql(
             f"insert overwrite table {RAW_SCHEMA_NAME}.loans partition (_file_sha256) "
             f"select {raw_names}, _source_file, _row_number, _batch_id, timestamp {_literal(landed_at)}, "

@@ -52,9 +52,9 @@ from tenacity import (
     wait_incrementing,
 )
 
-from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow.db import connect_dsn
 from lendflow.progress import row_progress
+from lendflow.raw_tables import ensure_raw_tables_exist
 from lendflow.services.base import ServiceError
 from lendflow.services.kafka import ensure_topic
 from lendflow.settings import Settings

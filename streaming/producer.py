@@ -32,10 +32,10 @@ import pyarrow.parquet as pq
 from confluent_kafka import KafkaError, KafkaException, Message, Producer
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_delay, wait_fixed
 
-from ingestion.csv_blocks import parse_block_fast, record_blocks
-from ingestion.records import LandingError, Record, header_order, parse_lines
+from lendflow.csv_blocks import parse_block_fast, record_blocks
 from lendflow.progress import row_progress
 from lendflow.raw_columns import RAW_COLUMNS
+from lendflow.records import LandingError, Record, header_order, parse_lines
 from lendflow.services.base import ServiceError
 from lendflow.services.kafka import ensure_topic
 from lendflow.settings import Settings

@@ -86,7 +86,7 @@ def kafka(settings: Settings) -> Settings:
 @pytest.fixture(scope="session")
 def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated sample of 2,000 loans (CSV and Parquet) shared by the integration tests."""
-    from sample.generate import write_sample
+    from sample.files import write_sample
 
     out = tmp_path_factory.mktemp("sample")
     write_sample(out, rows=2_000, seed=7, stream_rows=500, progress=False)

@@ -17,7 +17,7 @@ import pyarrow.csv as pacsv
 from hypothesis import strategies as st
 
 from lendflow.raw_columns import RAW_COLUMNS
-from sample.generate import generate_table
+from sample.table import generate_table
 
 NUMERIC_COLUMNS = (
     "Annual Inc",

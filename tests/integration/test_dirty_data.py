@@ -31,9 +31,9 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from ingestion.land import land_file
-from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow.dbt import run_dbt
 from lendflow.raw_columns import RAW_COLUMNS
+from lendflow.raw_tables import ensure_raw_tables_exist
 from lendflow.settings import Settings
 from python_steps import run as python_steps
 from tests.strategies import DirtyRow, clean_rows, dirtied, dirty_rows, write_batch

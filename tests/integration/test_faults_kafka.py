@@ -22,12 +22,12 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow import settings as settings_mod
+from lendflow.raw_tables import ensure_raw_tables_exist
 from lendflow.services import kafka as broker
 from lendflow.services.kafka import ensure_topic
 from lendflow.settings import Settings
-from sample.generate import write_sample
+from sample.files import write_sample
 from streaming.producer import ProduceReport, produce
 from tests.conftest import OWN_BROKER_PORT
 

@@ -19,7 +19,7 @@ import pytest
 
 from ingestion.land import file_sha256
 from lendflow.settings import Settings
-from sample.generate import write_sample
+from sample.files import write_sample
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -57,7 +57,7 @@ def _counts(settings: Settings, sha: str) -> tuple[int, int, int, int]:
 
 
 def test_kill_9_in_the_middle_of_a_landing_then_rerun_lands_it_once(postgres: Settings, tmp_path: Path) -> None:
-    from ingestion.raw_tables import ensure_raw_tables_exist
+    from lendflow.raw_tables import ensure_raw_tables_exist
 
     ensure_raw_tables_exist(postgres)
     files = write_sample(tmp_path / "data", rows=ROWS, seed=9, stream_rows=0, formats=("csv",), progress=False)

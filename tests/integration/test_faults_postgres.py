@@ -22,11 +22,11 @@ import psycopg
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
-from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow import settings as settings_mod
+from lendflow.raw_tables import ensure_raw_tables_exist
 from lendflow.services import postgres as pg
 from lendflow.settings import Settings
-from sample.generate import write_sample
+from sample.files import write_sample
 from streaming.producer import produce
 from tests.conftest import OWN_PG_PORT
 

@@ -22,8 +22,8 @@ import psycopg
 import pytest
 
 from ingestion.land import file_sha256
-from ingestion.raw_tables import ensure_raw_tables_exist
 from lendflow.dbt import run_dbt
+from lendflow.raw_tables import ensure_raw_tables_exist
 from lendflow.settings import Settings
 from orchestration import steps
 from orchestration.quality.checkpoints import QualityGateFailed

@@ -19,7 +19,7 @@ import ingestion.land as land
 from ingestion.land import OVERSIZE_REASON, VALUE_LIMIT, LandingError, Record, Reject, land_file, read_csv, read_records
 from lendflow.raw_columns import RAW_COLUMNS
 from lendflow.settings import Settings
-from sample.generate import generate_table
+from sample.table import generate_table
 from tests.fixtures.bad_inputs import GOOD, HEADER, CsvCase, csv_cases, message_cases, row
 
 pytestmark = pytest.mark.postgres
@@ -139,7 +139,7 @@ def test_a_file_of_mostly_bad_lines_spools_its_rejects_and_keeps_every_one(postg
 def test_lineage_defaults_hold_only_inside_a_landing(postgres: Settings) -> None:
     """raw.loans takes a file's source, checksum and batch from the landing transaction's
     settings; after it (even on the same connection) an insert must name its lineage."""
-    from ingestion.raw_tables import ensure_raw_tables_exist
+    from lendflow.raw_tables import ensure_raw_tables_exist
 
     ensure_raw_tables_exist(postgres)
     lineage = land.Lineage("/data/a.csv", "ab" * 32, "00000000-0000-0000-0000-00000000000a")

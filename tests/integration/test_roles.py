@@ -18,7 +18,7 @@ import psycopg
 import pytest
 from psycopg import errors, sql
 
-from ingestion.raw_tables import ensure_raw_tables
+from lendflow.raw_tables import ensure_raw_tables
 from lendflow.services import postgres as pg
 from lendflow.services import roles
 from lendflow.settings import ROLES, Settings

@@ -100,7 +100,7 @@ def staged(
     postgres = own_database("spark")  # counts and marts must see this input only
     from lendflow.services import spark as spark_service
     from python_steps import run as pg_python_steps
-    from spark_jobs import python_steps as spark_python_steps
+    from python_steps import spark as spark_python_steps
     from spark_jobs import staging
     from streaming.consumer import consume
     from streaming.producer import produce

@@ -26,8 +26,8 @@ import pytest
 from psycopg import sql
 
 from ingestion.land import land_file
-from ingestion.raw_tables import ensure_raw_tables, ensure_raw_tables_exist
 from lendflow.dbt import DbtError, run_dbt
+from lendflow.raw_tables import ensure_raw_tables, ensure_raw_tables_exist
 from lendflow.settings import Settings
 from python_steps import run as python_steps
 from tests.conftest import only_as
@@ -354,8 +354,7 @@ def test_fct_loans_tests_check_the_latest_builds_rows_or_all_rows_when_asked(
     warehouse: Warehouse, column: str, bad_value: object
 ) -> None:
     """A bad value (not accepted, or null) in a row an earlier build wrote is not tested again
-    by default (that row passed when it was written); `test_all_rows` tests it, and fails.
-    fct_loans is a view: the row is planted in int_loans_lagged, which stores its columns."""
+    by default (that row passed when it was written); `test_all_rows` tests it, and fails."""
     check = ["test", "--select", "fct_loans,test_type:data", "--quiet"]
     with psycopg.connect(warehouse.settings.pg_dsn, autocommit=True) as conn:
         loan_id, original = conn.execute(
@@ -363,8 +362,7 @@ def test_fct_loans_tests_check_the_latest_builds_rows_or_all_rows_when_asked(
         ).fetchone() or (None, None)
         assert original is not None
         set_column = sql.SQL(
-            "update intermediate.int_loans_lagged set {} = %s, dbt_updated_at = dbt_updated_at + %s::interval"
-            " where loan_id = %s"
+            "update marts.fct_loans set {} = %s, dbt_updated_at = dbt_updated_at + %s::interval where loan_id = %s"
         ).format(sql.Identifier(column))
         conn.execute(set_column, (bad_value, "-1 day", loan_id))
         try:
@@ -404,19 +402,19 @@ def test_lendflow_dbt_passes_dbts_own_options_through(warehouse: Warehouse) -> N
 def test_an_int_loans_lagged_of_another_version_stops_the_run_and_says_to_rebuild(
     warehouse: Warehouse, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    """A table left by a version that stored other columns (here: an older name of one) is never
-    merged into by position: the run stops and says how to rebuild it."""
-    rename = "alter table intermediate.int_loans_lagged rename column {} to {}"
+    """A table left by a version that stored other columns (here: one the wide version before
+    it stored) is never merged into: the run stops and says how to rebuild it."""
+    alter = "alter table intermediate.int_loans_lagged {} column customer_id{}"
     with psycopg.connect(warehouse.settings.pg_dsn, autocommit=True) as conn:
-        conn.execute(rename.format("reported_state", "state"))
+        conn.execute(alter.format("add", " text"))
         try:
             capfd.readouterr()
             with pytest.raises(DbtError):
                 run_dbt(["run", "--select", "int_loans_lagged"], warehouse.settings)
             out = capfd.readouterr().out
-            assert "holds the columns of another version" in out and "--full-refresh" in out
+            assert "out of sync" in out and "full_refresh" in out and "customer_id" in out, out[-3000:]
         finally:
-            conn.execute(rename.format("state", "reported_state"))
+            conn.execute(alter.format("drop", ""))
     run_dbt(["run", "--select", "int_loans_lagged"], warehouse.settings)
 
 

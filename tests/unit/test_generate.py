@@ -21,7 +21,8 @@ import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 import pytest
 
-from sample.generate import generate_chunks, generate_table, next_loan_id, write_sample
+from sample.files import write_sample
+from sample.table import generate_chunks, generate_table, next_loan_id
 
 ROWS, SEED = 27_030, 42
 

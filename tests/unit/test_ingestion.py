@@ -230,7 +230,7 @@ def test_encode_keys_by_loan_id_and_keeps_values() -> None:
 def test_producer_sends_parquet_nan_as_null(tmp_path) -> None:  # type: ignore[no-untyped-def]
     import pyarrow.parquet as pq
 
-    from sample.generate import generate_table
+    from sample.table import generate_table
     from streaming.producer import read_batches
 
     table = generate_table(3, seed=1)

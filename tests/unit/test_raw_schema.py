@@ -7,10 +7,10 @@ import re
 import jinja2
 import pytest
 
-from ingestion import raw_tables as postgres
+from lendflow import raw_tables as postgres
+from lendflow import spark_raw_tables as spark
 from lendflow.raw_columns import LOAN_COLUMNS, NUMERIC_COLUMNS, RAW_TABLES, RawTable
 from lendflow.settings import DBT_PROJECT_DIR
-from spark_jobs import staging as spark
 
 MACROS = DBT_PROJECT_DIR / "macros" / "loans" / "raw_loan_columns.sql"
 

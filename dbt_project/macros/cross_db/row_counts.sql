@@ -1,7 +1,7 @@
 {#- A table's row count from PostgreSQL's statistics (reltuples, which ANALYZE sets, and every
     build analyses its tables: analyze_relation), counted when the table was never analysed.
-    For thresholds, never for answers. Only int_loans_lagged's index-lookup branch asks, and
-    only on PostgreSQL (lag_by_index_lookups()), so there is no Spark variant. -#}
+    For thresholds, never for answers. Only int_loans_lagged's incremental run asks, and only
+    on PostgreSQL (default__incremental_lag_rows()), so there is no Spark variant. -#}
 {% macro estimated_row_count(relation) -%}
     {{ return(adapter.dispatch('estimated_row_count', 'lendflow')(relation)) }}
 {%- endmacro %}

@@ -12,11 +12,11 @@ import logging
 from itertools import chain
 from typing import TYPE_CHECKING
 
+from lendflow.spark_raw_tables import ensure_raw_tables
 from python_steps.inputs import INPUT_COLUMNS, LandedValues, file_rows, fold_landed_values, stream_rows
 from python_steps.run import SCHEMA, StepsReport
 from python_steps.titles import canonical_titles
 from python_steps.transforms import can_fit, fit_yeo_johnson
-from spark_jobs.staging import ensure_raw_tables
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
