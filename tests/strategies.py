@@ -178,3 +178,24 @@ def write_batch(rows: list[DirtyRow], path: Path) -> Path:
         for row in rows:
             writer.writerow([row.values[name] for name in RAW_COLUMNS])
     return path
+
+
+def sample_rows(sample: Path, out: Path, start: int, stop: int, *, percent_every: int = 0) -> Path:
+    """Rows [start, stop) of the sample's loans.csv; with percent_every, every n-th row's rate is
+    sent in percent ('13.49': int_rate_out_of_range), as a sender that switched units would."""
+    with open(sample / "loans.csv", newline="") as source, open(out, "w", newline="") as target:
+        reader = csv.DictReader(source)
+        writer = csv.DictWriter(target, fieldnames=reader.fieldnames or [])
+        writer.writeheader()
+        for number, row in enumerate(reader):
+            if start <= number < stop:
+                if percent_every and number % percent_every == 0:
+                    row["Int Rate"] = "13.49"
+                writer.writerow(row)
+    return out
+
+
+def csv_loan_ids(path: Path) -> set[int]:
+    """The whole-number loan ids of a CSV file of loans."""
+    with open(path, newline="") as handle:
+        return {int(row["Loan Id"]) for row in csv.DictReader(handle) if row["Loan Id"].strip().isdigit()}

@@ -7,7 +7,6 @@ task's final state), the kept dbt run_results, the GX results, and the marts the
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 import socket
@@ -26,6 +25,7 @@ from psycopg import sql
 from lendflow import settings as config
 from lendflow.services.base import pid_alive, port_is_open, read_pid
 from lendflow.settings import Settings
+from tests.strategies import csv_loan_ids, sample_rows
 
 pytestmark = [pytest.mark.airflow, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
 
@@ -62,11 +62,6 @@ def _count(dsn: str, query: str) -> int:
     with psycopg.connect(dsn) as conn:
         row = conn.execute(query).fetchone()
     return int(row[0]) if row else 0
-
-
-def _loan_ids(path: Path) -> set[int]:
-    with open(path, newline="") as handle:
-        return {int(row["Loan Id"]) for row in csv.DictReader(handle) if row["Loan Id"].strip().isdigit()}
 
 
 @pytest.fixture(scope="module")
@@ -125,7 +120,7 @@ def test_every_dbt_test_and_unit_test_ran_and_passed(elt_run: Any, dbt_manifest:
 
 def test_the_marts_hold_every_loan_of_the_batch_and_the_stream(elt_run: Any, small_sample: Path) -> None:
     _, summary, dsn = elt_run
-    expected = _loan_ids(small_sample / "loans.csv") | _loan_ids(small_sample / "stream.csv")
+    expected = csv_loan_ids(small_sample / "loans.csv") | csv_loan_ids(small_sample / "stream.csv")
     quarantined = _count(dsn, "select count(distinct loan_id) from marts.fct_quarantined_loans")
     loans = _count(dsn, "select count(*) from marts.fct_loans")
     assert loans == _count(dsn, "select count(distinct loan_id) from marts.fct_loans")
@@ -166,20 +161,6 @@ def test_the_models_emitted_the_assets_the_cache_refresh_waits_for(elt_run: Any,
     assert "dashboard_cache_refresh" in queued
 
 
-def _rows_of(sample: Path, out: Path, start: int, stop: int, *, percent_every: int = 0) -> Path:
-    """Rows [start, stop) of the sample; with percent_every, every n-th rate sent in percent (13.5 for 0.135)."""
-    with open(sample / "loans.csv", newline="") as source, open(out, "w", newline="") as target:
-        reader = csv.DictReader(source)
-        writer = csv.DictWriter(target, fieldnames=reader.fieldnames or [])
-        writer.writeheader()
-        for number, row in enumerate(reader):
-            if start <= number < stop:
-                if percent_every and number % percent_every == 0:
-                    row["Int Rate"] = "13.49"
-                writer.writerow(row)
-    return out
-
-
 STAGES_SHOWN = (
     "prepare", "land", "stream", "raw gate", "python steps", "dbt models", "marts gate", "docs", "dashboard check",
 )  # fmt: skip
@@ -203,8 +184,8 @@ def test_the_run_after_a_failed_one_succeeds_and_serves_its_loans(
     succeeds: the dirty batch stays in raw (the loader may not delete) but the gates judge only each
     run's own batches; the incremental build keeps the titles and lambdas run 1's loans were built
     with (the Python steps refit only for a full refresh), so lookup_values still reverses them."""
-    dirty = _rows_of(small_sample, tmp_path / "dirty.csv", 0, 600, percent_every=3)
-    clean = _rows_of(small_sample, tmp_path / "clean.csv", 600, 1200)
+    dirty = sample_rows(small_sample, tmp_path / "dirty.csv", 0, 600, percent_every=3)
+    clean = sample_rows(small_sample, tmp_path / "clean.csv", 600, 1200)
     db = f"{postgres.pg_db}_airflow_after_failed"
     env = _fresh_database(postgres, db)
     dsn = postgres.pg_dsn.rsplit("/", 1)[0] + f"/{db}"
@@ -233,8 +214,8 @@ def test_the_run_after_a_failed_one_succeeds_and_serves_its_loans(
         assert f"✓ {stage} " in output, output
     assert f"{len(summary['task_states'])} tasks succeeded" in output
     _assert_airflow_log_kept_off_the_terminal(Path(summary["run_dir"]), output)
-    served = f"select count(*) from marts.fct_loans where loan_id = any(array{sorted(_loan_ids(clean))}::bigint[])"
-    assert _count(dsn, served) >= len(_loan_ids(clean)) * 0.9
+    served = f"select count(*) from marts.fct_loans where loan_id = any(array{sorted(csv_loan_ids(clean))}::bigint[])"
+    assert _count(dsn, served) >= len(csv_loan_ids(clean)) * 0.9
     assert _count(dsn, "select count(*) from marts.fct_loans where int_rate > 1") == 0
 
 

@@ -29,6 +29,7 @@ from orchestration import steps
 from orchestration.quality.checkpoints import QualityGateFailed
 from python_steps import run as python_steps
 from tests.conftest import only_as
+from tests.strategies import csv_loan_ids, sample_rows
 
 pytestmark = [pytest.mark.postgres, pytest.mark.slow]
 
@@ -44,31 +45,13 @@ class Inputs:
     later: Path  # a clean file of other loans, landed after the dirty one
 
 
-def _slice(sample: Path, out: Path, start: int, stop: int, *, dirty: bool = False) -> Path:
-    with open(sample / "loans.csv", newline="") as source, open(out, "w", newline="") as target:
-        reader = csv.DictReader(source)
-        writer = csv.DictWriter(target, fieldnames=reader.fieldnames or [])
-        writer.writeheader()
-        for number, row in enumerate(reader):
-            if start <= number < stop:
-                if dirty and number % DIRTY_EVERY == 0:
-                    row["Int Rate"] = "13.49"  # percent: int_rate_out_of_range
-                writer.writerow(row)
-    return out
-
-
-def _loan_ids(path: Path) -> set[int]:
-    with open(path, newline="") as handle:
-        return {int(row["Loan Id"]) for row in csv.DictReader(handle)}
-
-
 @pytest.fixture(scope="module")
 def inputs(small_sample: Path, tmp_path_factory: pytest.TempPathFactory) -> Inputs:
     out = tmp_path_factory.mktemp("gates")
     return Inputs(
-        clean=_slice(small_sample, out / "clean.csv", 0, 300),
-        dirty=_slice(small_sample, out / "dirty.csv", 300, 600, dirty=True),
-        later=_slice(small_sample, out / "later.csv", 600, 900),
+        clean=sample_rows(small_sample, out / "clean.csv", 0, 300),
+        dirty=sample_rows(small_sample, out / "dirty.csv", 300, 600, percent_every=DIRTY_EVERY),
+        later=sample_rows(small_sample, out / "later.csv", 600, 900),
     )
 
 
@@ -173,7 +156,7 @@ def test_the_run_after_a_dirty_one_passes_both_gates(warehouse: Settings, run_2:
     assert shares["success"]
     assert shares["result"]["element_count"] == 2  # type: ignore[index]  # clean.csv and the stream
     served = _count(warehouse, "select count(*) from marts.fct_loans")
-    assert served >= len(_loan_ids(inputs.clean) | _loan_ids(inputs.dirty)) * 0.6
+    assert served >= len(csv_loan_ids(inputs.clean) | csv_loan_ids(inputs.dirty)) * 0.6
 
 
 def test_a_run_that_lands_nothing_new_passes(warehouse: Settings, run_2: Path, inputs: Inputs, tmp_path: Path) -> None:
@@ -190,7 +173,7 @@ def test_withdraw_removes_a_batch_and_everything_built_from_it(
     _build(warehouse)
     with open(inputs.later, newline="") as handle:
         streamed = {int(row["Loan Id"]) for row in list(csv.DictReader(handle))[:STREAMED]}
-    only_later = _loan_ids(inputs.later) - _loan_ids(inputs.clean) - _loan_ids(inputs.dirty) - streamed
+    only_later = csv_loan_ids(inputs.later) - csv_loan_ids(inputs.clean) - csv_loan_ids(inputs.dirty) - streamed
     served = "select count(*) from marts.fct_loans where loan_id = any(array[{}]::bigint[])"
     assert _count(warehouse, served.format(",".join(map(str, only_later))))
     env = {**os.environ, "LENDFLOW_PG_DB": warehouse.pg_db}
