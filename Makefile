@@ -39,8 +39,8 @@ $(STAMP): requirements.lock pyproject.toml Makefile
 	VIRTUAL_ENV=$(VENV) $(UV) pip install -q -r requirements.lock
 	VIRTUAL_ENV=$(VENV) $(UV) pip install -q --no-deps -e .
 	@# Bytecode once, here: where PYTHONDONTWRITEBYTECODE is set (containers, CI) Python never
-	@# caches it, and every dbt start compiled dbt from source again (dbt --version 3.4-3.7 s,
-	@# 1.8 s compiled). compileall, not uv's --compile-bytecode, which skips what is already
+	@# caches it, and every dbt start would compile dbt from source again (about twice the
+	@# start time). compileall, not uv's --compile-bytecode, which skips what is already
 	@# installed; failures ignored: a few packages ship Python 2 files nothing imports.
 	$(PY) -c 'import compileall, sys; compileall.compile_dir(sys.argv[1], quiet=2, workers=0)' $(VENV)/lib
 	rm -f $(VENV)/.installed-*

@@ -24,14 +24,14 @@ HERE = Path(__file__).resolve().parent
 # check they agree; rerun it after a plotly upgrade). Dash includes every assets/*.js in the
 # page, and dcc.Graph uses this window.Plotly instead of loading the full 4.8 MB bundle. It
 # is plotly.js's own code, bundled as plotly.js bundles it; only the trace list is ours.
-# Chromium evaluates it in ~0.12 s where plotly.js's "cartesian" partial bundle, used before,
-# took ~0.45 s (medians of 8, load average 9): the largest part of a first load.
+# Evaluating plotly.js is the largest part of a first load, and this bundle is about a quarter
+# of the cost of plotly.js's own "cartesian" partial bundle.
 PLOTLY_BUNDLE_GLOB = "plotly-custom-*.min.js"
 # Dash puts @babel/polyfill (core-js 2, for browsers older than any Dash supports now) first
 # in every page. Today's browsers have everything it adds but `regeneratorRuntime`, which
 # Dash's own bundles call (their lazy loaders were compiled with it). Evaluating the polyfill,
-# and the slower stand-ins it installs for some native functions, cost ~0.1 s of Chromium's
-# CPU per first load (bench/bench_dashboard.py), so the page gets regenerator-runtime alone,
+# and the slower stand-ins it installs for some native functions, costs Chromium's CPU on
+# every first load (bench/bench_dashboard.py), so the page gets regenerator-runtime alone,
 # vendored in assets/ from the npm package of that name (MIT): to update, `npm pack
 # regenerator-runtime@VERSION` and copy its runtime.js here as regenerator-runtime-VERSION.js
 # (and its LICENSE next to it).

@@ -32,7 +32,7 @@ class CopyChunk:
 
 
 def int64s(start: int, n: int) -> pa.Array:
-    # From a numpy buffer, not pa.array(ndarray): that path imports pandas (~1.5 s) on first use.
+    # From a numpy buffer, not pa.array(ndarray): that path imports pandas on first use.
     return pa.Array.from_buffers(pa.int64(), n, [None, pa.py_buffer(np.arange(start, start + n, dtype=np.int64))])
 
 

@@ -30,20 +30,19 @@ SERVER_OPTIONS = {
     # Bulk loads write a lot of WAL; fewer checkpoints keep COPY at full speed.
     "max_wal_size": "2GB",
     # dbt rebuilds a table with CREATE TABLE AS; at wal_level minimal a table created in the
-    # transaction that fills it is fsynced at commit instead of written twice, once to the WAL
-    # (700 MB for int_loans_lagged at a million loans). Crash-safe all the same; what it rules
+    # transaction that fills it is fsynced at commit instead of written twice, once to the WAL.
+    # Crash-safe all the same; what it rules
     # out, replicas and point-in-time recovery, a warehouse rebuilt from raw does not need.
     "wal_level": "minimal",
     "max_wal_senders": "0",
-    # Measured, not a default left alone: 4GB made a full build at a million loans slower
-    # (62.4-65.2 s against 56.7-59.0 s, each after a warm-up build; every model slower). The
-    # tables are read through the OS cache either way.
+    # Small on purpose: the tables are read through the OS cache either way, and a larger
+    # buffer pool makes every model of a full build slower (two copies of each hot page).
     "shared_buffers": "256MB",
     "work_mem": "64MB",
     "maintenance_work_mem": "256MB",
     # JIT compiles each query whose estimated cost is high; dbt's wide views over a million
-    # rows are estimated far above the thresholds, and compiling them took seconds per query
-    # (2.5 s of int_loans_lagged's 11.5 s) for a run time they hardly shorten.
+    # rows are estimated far above the thresholds, and compiling them costs seconds per query
+    # for a run time it hardly shortens.
     "jit": "off",
 }
 

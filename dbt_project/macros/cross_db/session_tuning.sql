@@ -2,7 +2,7 @@
     PostgreSQL's default work_mem (4MB) makes the window sorts and hash joins over a million
     wide rows spill to disk; a larger one for the duration of a build keeps them in memory.
     Set it with `--vars '{pg_work_mem: 512MB}'`. JIT is off for the same span: compiling these
-    queries cost seconds each (their estimated costs are far above its thresholds) and saved
+    queries costs seconds each (their estimated costs are far above its thresholds) and saves
     less. Other engines: nothing (an empty hook is skipped). -#}
 {% macro session_tuning() -%}
     {{ return(adapter.dispatch('session_tuning', 'lendflow')()) }}
@@ -40,8 +40,8 @@
     run stamps the next reads filter on, the keys they join on); ANALYZE updates the row count
     whatever the columns. After an incremental run the other columns' statistics are the full
     build's and change little with a run's share of new rows (autovacuum refreshes them once a
-    tenth of the table has changed); sampling every column of a wide table took 1-2.5 s per
-    model at a million loans. -#}
+    tenth of the table has changed), and sampling every column of a wide table costs seconds
+    per model at a million loans. -#}
 {% macro analyzed_columns() -%}
     {%- set key = config.get('unique_key') -%}
     {%- set columns = [key] if key is string else (key or []) | list -%}
@@ -58,9 +58,8 @@
     thread idle: PostgreSQL reckons each row a parallel worker hands back at 0.1 of a
     sequential page read, so it gathers the rows of a million loans below the joins and sorts
     above them, which then run in one process. At 0.01 the joins below the gather and the
-    first window's sort run in the workers too: int_loans_lagged's full build took 11.0 s
-    against 12.5 s (EXPLAIN ANALYZE, a million loans). An incremental run reads few rows,
-    and there it was no faster; it keeps the default. Other engines: nothing. -#}
+    first window's sort run in the workers too, which shortens the full build. An incremental
+    run reads few rows and gains nothing; it keeps the default. Other engines: nothing. -#}
 {% macro prefer_parallel_plans() -%}
     {{ return(adapter.dispatch('prefer_parallel_plans', 'lendflow')()) }}
 {%- endmacro %}

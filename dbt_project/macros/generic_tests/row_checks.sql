@@ -2,9 +2,8 @@
     `accepted_values` (column: list of values; a null passes, as in dbt's accepted_values).
     A failing row comes back with its key and the checks it failed.
 
-    Why not one dbt test per column: each of those reads the whole table, and a wide table
-    of a million loans takes ~0.5 s per read; 40 of them were ~20 s of a full build, in front
-    of every model downstream. -#}
+    Why not one dbt test per column: each of those reads the whole table, and forty reads of
+    a wide table of a million loans would stand in front of every model downstream. -#}
 {% test row_checks(model, key, not_null=[], accepted_values={}) %}
 
 {%- set checks = [] -%}
