@@ -139,8 +139,8 @@ def run(settings: Settings, *, refit: bool = True) -> StepsReport:
     """Fit both steps on everything landed so far and store their tables (see write_outputs for refit).
 
     Without ``refit`` only what would be stored is computed: the new titles (mapped as they
-    would be among all titles) and a lambda only for a column that has none yet. Recomputing
-    the whole map and both lambdas, to keep none of it, took ~20 s at a million loans.
+    would be among all titles) and a lambda only for a column that has none yet: recomputing
+    the whole map and both lambdas only to keep none of it would cost seconds per million loans.
     """
     # A transform step: it runs as dbt does, as the transformer (reads raw, owns python_steps).
     ensure_raw_tables_exist(settings, settings.role_dsn("transformer"))

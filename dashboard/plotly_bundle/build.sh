@@ -3,9 +3,9 @@
 # dashboard draws, at the version the Python plotly package draws with.
 #
 # Why: the dashboard's first load is mostly the browser's work, and evaluating plotly.js is
-# the largest part of it. plotly.js's own "cartesian" partial bundle (1.5 MB) took ~0.45 s
-# of a loaded machine's time to evaluate; this one (1.2 MB) takes ~0.12 s, and draws the
-# same charts. Needs node and npm (registry access); run from anywhere:
+# the largest part of it. This bundle draws the same charts as plotly.js's own "cartesian"
+# partial bundle at about a quarter of its evaluation time. Needs node and npm (registry
+# access); run from anywhere:
 #
 #     dashboard/plotly_bundle/build.sh
 set -euo pipefail
