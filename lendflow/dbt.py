@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -10,6 +11,7 @@ from pathlib import Path
 
 from psycopg.conninfo import conninfo_to_dict
 
+from lendflow.services.spark import ANSWER_CONF, spark_conf
 from lendflow.settings import DBT_PROJECT_DIR, PROFILES_DIR, Settings
 
 
@@ -35,6 +37,9 @@ def dbt_env(settings: Settings, target: str = "postgres") -> dict[str, str]:
         "LENDFLOW_HOME": str(settings.home),
         # The spark target's warehouse and metastore (profiles/profiles.yml).
         "LENDFLOW_SPARK_HOME": str(settings.spark_home),
+        # The Spark session settings of both Spark targets, from their one source.
+        "DBT_SPARK_SESSION_CONF": json.dumps(spark_conf(settings)),
+        "DBT_SPARK_THRIFT_CONF": json.dumps(ANSWER_CONF),
         "DBT_PROFILES_DIR": str(PROFILES_DIR),
         "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
         # dbt writes its own logs under the project unless told otherwise.

@@ -29,8 +29,26 @@ POSTGRES_JDBC_PACKAGE = "org.postgresql:postgresql:42.7.4"
 ALL_PACKAGES = (KAFKA_PACKAGE, POSTGRES_JDBC_PACKAGE)
 
 
+# The session settings the answers depend on, for every way of reaching Spark (our sessions,
+# dbt's session and Thrift targets): with them Spark's answers equal PostgreSQL's.
+ANSWER_CONF: dict[str, str] = {
+    # dbt-spark forces ANSI off; our own sessions do the same so both engines agree on casts.
+    "spark.sql.ansi.enabled": "false",
+    # Session time zone fixed, so dates and timestamps print the same everywhere.
+    "spark.sql.session.timeZone": "UTC",
+    # Null for an impossible date ('31 February') rather than an error, and the last value for
+    # a repeated JSON key: PostgreSQL's behaviour on the same dirty text.
+    "spark.sql.legacy.timeParserPolicy": "CORRECTED",
+    "spark.sql.mapKeyDedupPolicy": "LAST_WIN",
+}
+
+
 def spark_conf(settings: Settings) -> dict[str, str]:
-    """Settings shared by our SparkSessions and dbt-spark's session target."""
+    """Local mode on the lendflow catalog: our SparkSessions and dbt-spark's session target.
+
+    dbt reads it from DBT_SPARK_SESSION_CONF (lendflow/dbt.py sets it; profiles/profiles.yml), so
+    dbt and spark_jobs/ share one catalog and one configuration.
+    """
     return {
         "spark.master": "local[2]",
         # Local mode runs everything in the driver; the default 1g is too little for a million loans.
@@ -40,14 +58,7 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.sql.shuffle.partitions": "4",
         "spark.ui.enabled": "false",
         "spark.ui.showConsoleProgress": "false",
-        # dbt-spark forces ANSI off; our own sessions do the same so both engines agree on casts.
-        "spark.sql.ansi.enabled": "false",
-        # Session time zone fixed, so dates and timestamps print the same everywhere.
-        "spark.sql.session.timeZone": "UTC",
-        # As the spark target in profiles/profiles.yml: null for an impossible date, last value
-        # for a repeated JSON key (PostgreSQL's behaviour).
-        "spark.sql.legacy.timeParserPolicy": "CORRECTED",
-        "spark.sql.mapKeyDedupPolicy": "LAST_WIN",
+        **ANSWER_CONF,
     }
 
 

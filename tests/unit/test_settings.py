@@ -102,6 +102,8 @@ def test_the_spark_thrift_target_has_its_driver(tmp_path: Path) -> None:
         "DBT_PG_PASSWORD": secrets.token_urlsafe(8),  # required by the profile, never used here
         "DBT_SPARK_PORT": str(port),
         "DBT_SPARK_CONNECT_RETRIES": "0",
+        # The session settings the answers depend on, as `lendflow dbt` passes them.
+        "DBT_SPARK_THRIFT_CONF": dbt_env(config.load())["DBT_SPARK_THRIFT_CONF"],
         "DBT_LOG_PATH": str(tmp_path),
         "DBT_TARGET_PATH": str(tmp_path / "target"),
         "DBT_SEND_ANONYMOUS_USAGE_STATS": "false",
