@@ -22,7 +22,7 @@ from cosmos.operators.local import DbtTestLocalOperator
 
 from lendflow import settings as config
 from orchestration.artifacts import run_folder
-from orchestration.config import DEFAULT_ARGS, cosmos_configs
+from orchestration.config import DEFAULT_ARGS, CosmosConfigs, cosmos_configs
 from orchestration.manifest import manifest_path, model_asset_uris, read_manifest, unit_tests_without_test_task
 
 DOC = """
@@ -72,7 +72,7 @@ def _gate(name: str, target: str, *, with_stream: bool = False) -> str:
         raise AirflowFailException(str(failure)) from failure
 
 
-def _declare_model_assets(dag: DAG, uris: dict[str, str]) -> None:
+def declare_model_assets(dag: DAG, uris: dict[str, str]) -> None:
     """Each model's task outputs its table as an Airflow asset: an event when it builds it."""
     for name, uri in uris.items():
         for task_id in (f"dbt.{name}.run", f"dbt.{name}_run"):
@@ -104,6 +104,23 @@ def _watch_after_producer(dag: DAG, group_id: str) -> None:
         if not task.upstream_task_ids & inside:
             producer >> task
             task.trigger_rule = TriggerRule.ONE_DONE
+
+
+def dbt_task_group(dag: DAG, cosmos: CosmosConfigs) -> DbtTaskGroup:
+    """The dbt models as Cosmos tasks (group `dbt`) in the DAG being built; in WATCHER mode the
+    group's first watchers wait for the producer (_watch_after_producer)."""
+    group = DbtTaskGroup(
+        group_id="dbt",
+        project_config=cosmos.project,
+        profile_config=cosmos.profile,
+        execution_config=cosmos.execution,
+        render_config=cosmos.render,
+        operator_args=cosmos.operator_args,
+        default_args=DEFAULT_ARGS,
+    )
+    if cosmos.execution.execution_mode == ExecutionMode.WATCHER:
+        _watch_after_producer(dag, group.group_id)
+    return group
 
 
 def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags: tuple[str, ...] = ()) -> DAG:
@@ -199,23 +216,12 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
             # built with the stored titles and lambdas, so those must stay as they are
             return steps.python_steps(config.load(), _run_dir(), refit=full_refresh)
 
-        dbt = DbtTaskGroup(
-            group_id="dbt",
-            project_config=cosmos.project,
-            profile_config=cosmos.profile,
-            execution_config=cosmos.execution,
-            render_config=cosmos.render,
-            operator_args=cosmos.operator_args,
-            default_args=DEFAULT_ARGS,
-        )
-
+        dbt = dbt_task_group(dag, cosmos)
         watching = cosmos.execution.execution_mode == ExecutionMode.WATCHER
-        if watching:
-            _watch_after_producer(dag, dbt.group_id)
 
         manifest = read_manifest(settings, target)
         if target == "postgres":
-            _declare_model_assets(dag, model_asset_uris(settings, manifest))
+            declare_model_assets(dag, model_asset_uris(settings, manifest))
 
         # Unit tests of models with no data tests: Cosmos gives them no task in LOCAL mode (see
         # config). In WATCHER mode the producer's `dbt build` runs every unit test itself.
