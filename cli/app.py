@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.logging import RichHandler
 
-from cli import dashboard, ingest, pipeline, services, spark, warehouse
+from cli import dashboard, ingest, pipeline, services, spark, stream, warehouse
 from cli.output import console
 
 app = typer.Typer(
@@ -29,5 +29,5 @@ def main(verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug lo
 
 
 # Nameless: each area's commands join the top level (`lendflow land`, `lendflow spark-stage`).
-for area in (services, ingest, warehouse, pipeline, dashboard, spark):
+for area in (services, ingest, stream, warehouse, pipeline, dashboard, spark):
     app.add_typer(area.app)

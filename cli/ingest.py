@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 from rich.table import Table
 
-from cli.output import ROLE_HELP, console, fail, landing_role, print_table, say
+from cli.output import ROLE_HELP, GroupOption, TopicOption, console, fail, landing_role, print_table, say
 from lendflow import settings as config
 
 app = typer.Typer()
@@ -140,11 +140,8 @@ def produce(
 
 @app.command(rich_help_panel=PANEL)
 def consume(
-    topic: Annotated[str | None, typer.Option(help="Kafka topic (default: $LENDFLOW_KAFKA_TOPIC).")] = None,
-    group: Annotated[
-        str | None,
-        typer.Option(help="Consumer group; its offsets say what has landed [default: lendflow-landing-<database>]."),
-    ] = None,
+    topic: TopicOption = None,
+    group: GroupOption = None,
     follow: Annotated[bool, typer.Option("--follow", help="Keep consuming after EOF, until SIGTERM/Ctrl-C.")] = False,
     batch_size: Annotated[int, typer.Option(help="Messages per database transaction.")] = 10_000,
     idle_timeout: Annotated[

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import sys
-from typing import NoReturn
+from typing import Annotated, NoReturn
 
 import typer
 from rich.console import Console
@@ -16,6 +16,13 @@ ROLE_HELP = (
     "(the warehouse's owner, for warehouses without a loader role)."
 )
 LANDING_ROLES = ("loader", "owner")
+
+# The options every command that reads the topic takes.
+TopicOption = Annotated[str | None, typer.Option(help="Kafka topic (default: $LENDFLOW_KAFKA_TOPIC).")]
+GroupOption = Annotated[
+    str | None,
+    typer.Option(help="Consumer group; its offsets say what has landed (default: lendflow-landing-<database>)."),
+]
 
 
 def fail(message: str) -> NoReturn:

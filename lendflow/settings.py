@@ -35,6 +35,12 @@ state under ``LENDFLOW_HOME`` (git-ignored).
 |                           |                                 | manifest, or dbt_ls (benchmarks only)   |
 | LENDFLOW_COSMOS_TEST_BEHAVIOR | after_each                  | Cosmos: a test task after each model,   |
 |                           |                                 | or build (local mode only)              |
+| LENDFLOW_STREAM_POLL_INTERVAL | 1.0                         | `lendflow stream`: seconds a cycle waits|
+|                           |                                 | for the first new message               |
+| LENDFLOW_STREAM_FULL_TESTS_EVERY | 20                       | `lendflow stream`: every N builds, also |
+|                           |                                 | every test (unit tests included)        |
+| LENDFLOW_STREAM_MAX_BATCH | 100000                          | `lendflow stream`: most messages landed |
+|                           |                                 | (and built) per cycle                   |
 """
 
 from __future__ import annotations
@@ -125,6 +131,11 @@ class Settings:
     cosmos_execution_mode: str = "watcher"
     cosmos_load_mode: str = "dbt_manifest"
     cosmos_test_behavior: str = "after_each"
+    # `lendflow stream` (orchestration/stream.py): how long a cycle waits for new messages, how
+    # often the full test suite runs (in builds), and the most messages one cycle lands.
+    stream_poll_interval: float = 1.0
+    stream_full_tests_every: int = 20
+    stream_max_batch: int = 100_000
 
     # --- where state lives -------------------------------------------------
     @property
@@ -272,6 +283,9 @@ def load() -> Settings:
         cosmos_execution_mode=_env(COSMOS_EXECUTION_MODE_ENV, "watcher").lower(),
         cosmos_load_mode=_env("LENDFLOW_COSMOS_LOAD_MODE", "dbt_manifest"),
         cosmos_test_behavior=_env("LENDFLOW_COSMOS_TEST_BEHAVIOR", "after_each"),
+        stream_poll_interval=float(_env("LENDFLOW_STREAM_POLL_INTERVAL", "1.0")),
+        stream_full_tests_every=int(_env("LENDFLOW_STREAM_FULL_TESTS_EVERY", "20")),
+        stream_max_batch=int(_env("LENDFLOW_STREAM_MAX_BATCH", "100000")),
     )
 
 

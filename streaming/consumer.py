@@ -391,7 +391,7 @@ def consume(
                 while not stop.is_set():
                     want = batch_size if max_messages is None else min(batch_size, max_messages - read)
                     polled = consumer.consume(num_messages=want, timeout=0.5)
-                    batch = _accept(polled, tracker)
+                    batch = accept_polled(polled, tracker)
                     rows = copy_rows(batch) if batch else b""
                     settle()
                     if batch:
@@ -430,7 +430,7 @@ def consume(
     return report
 
 
-def _accept(polled: list[Message], tracker: EndTracker) -> list[Message]:
+def accept_polled(polled: list[Message], tracker: EndTracker) -> list[Message]:
     """The real messages of a poll; partition-end events feed the tracker, fatal errors raise."""
     batch = []
     for msg in polled:
@@ -451,7 +451,7 @@ def _accept(polled: list[Message], tracker: EndTracker) -> list[Message]:
     return batch
 
 
-def _read_to_end(consumer: Consumer, topic: str, partitions: set[int]) -> set[int]:
+def read_to_end(consumer: Consumer, topic: str, partitions: set[int]) -> set[int]:
     """Those of `partitions` this consumer has read up to the broker's current end (high watermark).
 
     Read means consumed since the assignment (position), or landed and committed before it.
@@ -476,7 +476,7 @@ def _read_to_end(consumer: Consumer, topic: str, partitions: set[int]) -> set[in
 
 
 def _check_ends(consumer: Consumer, topic: str, tracker: EndTracker, partitions: set[int]) -> None:
-    for p in _read_to_end(consumer, topic, partitions):
+    for p in read_to_end(consumer, topic, partitions):
         tracker.reached_end(p)
 
 
@@ -487,9 +487,20 @@ def _ends_confirmed(consumer: Consumer, topic: str, tracker: EndTracker) -> bool
     retrying through a broker restart). Such a partition is read on instead.
     """
     claimed = tracker.assigned & tracker.at_end - tracker.eof
-    stale = claimed - _read_to_end(consumer, topic, claimed)
+    stale = claimed - read_to_end(consumer, topic, claimed)
     tracker.at_end -= stale
     return not stale
+
+
+def land_exactly_once(consumer: Consumer, events: EventWriter, batch: Sequence[Message]) -> int:
+    """Land a batch in one transaction, then commit its offsets (never before): the number of new rows.
+
+    The unit of exactly-once for a caller that lands batch by batch (`lendflow stream`); see
+    the module's docstring for why a crash anywhere in it loses and duplicates nothing.
+    """
+    landed = events.land(copy_rows(batch), len(batch))
+    _commit_offsets(consumer, batch)
+    return landed
 
 
 def _land_batch(conn: psycopg.Connection, rows: bytes, count: int) -> int:
