@@ -51,7 +51,7 @@ RAW_SCHEMA = "raw"
 # (macros/cross_db/json.sql).
 DBT_HELPERS_SCHEMA = "analytics_helpers"
 # Built by dbt and the Python steps (python_steps/run.py's SCHEMA); owned by the transformer.
-TRANSFORMER_SCHEMAS = ("staging", "intermediate", "marts", "seeds", "python_steps", DBT_HELPERS_SCHEMA)
+TRANSFORMER_SCHEMAS = ("staging", "intermediate", "marts", "snapshots", "seeds", "python_steps", DBT_HELPERS_SCHEMA)
 READER_SCHEMA = "marts"
 # What the quality gates read (orchestration/quality): the batch, its quarantine, the marts.
 GATE_SCHEMAS = (RAW_SCHEMA, "intermediate", READER_SCHEMA)
