@@ -63,6 +63,11 @@ def _query(settings: Settings, statement: str, params: tuple[Any, ...] = ()) -> 
         return conn.execute(statement, params).fetchall()
 
 
+def _execute(settings: Settings, statement: str) -> None:
+    with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
+        conn.execute(statement)
+
+
 def _scalar(settings: Settings, statement: str, params: tuple[Any, ...] = ()) -> Any:
     return _query(settings, statement, params)[0][0]
 
@@ -158,6 +163,28 @@ def test_a_cycle_with_nothing_new_runs_no_dbt(
     assert output.count("built ") == 1, output
     assert "6 cycles, 1 builds (0 failed), landed 20 of 20 messages; stopped by max-cycles" in output
     assert _totals(warehouse) == 20
+
+
+def test_a_failed_build_is_shown_and_retried_while_landing_goes_on(
+    warehouse: Settings, records: list[dict[str, Any]], tmp_path: Path
+) -> None:
+    topic, log = _topic("fail"), tmp_path / "stream.log"
+    _send(warehouse, topic, records[:20])
+    with _stream(warehouse, topic, log) as proc:
+        _wait_for(lambda: _totals(warehouse) == 20, 300, "the first build", proc, log)
+        # a seed the stream path reads goes away: dbt fails, the Python steps and landing do not
+        _execute(warehouse, "alter table seeds.purposes rename to purposes_away")
+        _send(warehouse, topic, records[20:30])
+        landed = "select count(*) from raw.loan_events where topic = %s"
+        _wait_for(lambda: "build FAILED" in log.read_text(), 120, "a failed build", proc, log)
+        _wait_for(lambda: _scalar(warehouse, landed, (topic,)) == 30, 60, "the landing", proc, log)
+        assert _totals(warehouse) == 20
+        _execute(warehouse, "alter table seeds.purposes_away rename to purposes")
+        _wait_for(lambda: _totals(warehouse) == 30, 120, "the build retried", proc, log)
+        proc.send_signal(signal.SIGTERM)
+        output = _ended(proc, log, timeout=180)
+    assert "purposes" in output  # dbt's error, shown
+    assert "landed 30 of 30 messages; stopped by signal" in output
 
 
 # --- kill -9 ---------------------------------------------------------------------------------
