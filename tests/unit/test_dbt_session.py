@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 from types import SimpleNamespace
 
-from lendflow.dbt_session import fingerprint, failures_of, project_files
+from lendflow.dbt_session import failures_of, fingerprint, project_files
 
 
 def _project(root: Path) -> Path:
