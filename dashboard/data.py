@@ -15,6 +15,8 @@ Rules this module keeps, so the rest of the dashboard need not think about them:
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import time
 from collections import OrderedDict
@@ -23,9 +25,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pandas as pd
-from psycopg_pool import ConnectionPool
+import psycopg
+from psycopg_pool import ConnectionPool, PoolTimeout
 
 from lendflow.settings import Settings
+
+log = logging.getLogger(__name__)
 
 ALL_STATES = "ALL"
 ALL_YEARS = "ALL"
@@ -46,6 +51,7 @@ where n.nspname = 'marts' and c.relkind in ('r', 'p', 'v', 'm')
 """
 
 PORTFOLIO_TOTALS_SQL = "select * from marts.dash_portfolio_totals"
+FRESHNESS_SQL = "select newest_landed_at, built_at from marts.dash_freshness"
 AMOUNT_BY_GRADE_SQL = "select * from marts.dash_loan_amount_by_grade order by letter_grade"
 SCATTER_SAMPLE_SQL = """
 select loan_id, addr_state, annual_inc, loan_amount, loan_status, loans_in_scope
@@ -199,6 +205,13 @@ class Rows:
         return pd.DataFrame(list(self.rows), columns=list(self.columns))
 
 
+def newer_version(known: str, shown: object) -> str | None:
+    """The marts version a page should move to, or None: the one this process knows, when
+    it knows one and the page shows another (a page drawn before the process read any keeps
+    what it has)."""
+    return known if known and known != shown else None
+
+
 # --- the reader ---------------------------------------------------------------------------
 
 
@@ -206,7 +219,13 @@ class MartsReader:
     """Runs the dashboard's queries through a small connection pool, cached per marts version."""
 
     def __init__(
-        self, dsn: str, *, pool_size: int = 4, cache_entries: int = 512, version_ttl_seconds: float = 1.0
+        self,
+        dsn: str,
+        *,
+        pool_size: int = 4,
+        cache_entries: int = 512,
+        version_ttl_seconds: float = 1.0,
+        watch_interval_seconds: float = 1.0,
     ) -> None:
         self._dsn = dsn
         self._pool_size = pool_size
@@ -219,6 +238,11 @@ class MartsReader:
         self._version_ttl = version_ttl_seconds
         self._version: tuple[float, str] | None = None
         self._on_new_version: Callable[[], None] | None = None
+        # One thread per process re-reads the version every this many seconds, so that pages
+        # can ask for it (known_version) without a query per viewer.
+        self._watch_interval = watch_interval_seconds
+        self._watch_lock = threading.Lock()
+        self._watching_pid: int | None = None
 
     @classmethod
     def for_settings(cls, settings: Settings, **options: Any) -> MartsReader:
@@ -264,10 +288,15 @@ class MartsReader:
 
     def version(self) -> str:
         """The current marts version (see MARTS_VERSION_SQL), re-read at most every TTL seconds."""
+        cached = self._version
+        if cached is not None and time.monotonic() - cached[0] < self._version_ttl:
+            return cached[1]
+        return self.read_version()
+
+    def read_version(self) -> str:
+        """Read the marts version now (one catalog query), and warm the cache if it changed."""
         now = time.monotonic()
         cached = self._version
-        if cached is not None and now - cached[0] < self._version_ttl:
-            return cached[1]
         rows = self._fetch(MARTS_VERSION_SQL).rows
         version = str(rows[0][0]) if rows else ""
         self._version = (now, version)
@@ -276,6 +305,29 @@ class MartsReader:
             # that the next page load does not pay for it (this request goes on meanwhile).
             threading.Thread(target=self._on_new_version, name="dashboard-cache-warm", daemon=True).start()
         return version
+
+    def known_version(self) -> str:
+        """The marts version as this process last read it ("" before the first read): no query.
+
+        Starts this process's watcher on first use (after a fork, anew: threads do not survive
+        it), which re-reads the version every watch interval; so a page polling this sees a
+        new build within about that interval, and the database sees one query per interval
+        per process, whatever the number of viewers.
+        """
+        with self._watch_lock:
+            if self._watching_pid != os.getpid():
+                self._watching_pid = os.getpid()
+                threading.Thread(target=self._watch, name="dashboard-marts-version", daemon=True).start()
+        cached = self._version
+        return "" if cached is None else cached[1]
+
+    def _watch(self) -> None:
+        while True:
+            try:
+                self.read_version()
+            except (psycopg.Error, PoolTimeout) as error:  # the warehouse is away: try again later
+                log.warning("dashboard: could not read the marts version: %s", error)
+            time.sleep(self._watch_interval)
 
     def on_new_version(self, warm: Callable[[], None]) -> None:
         """Call `warm` (in a thread of its own) whenever the marts version is seen to change."""
@@ -304,6 +356,18 @@ class MartsReader:
 
     def portfolio_totals(self) -> dict[str, Any]:
         frame = self.query(PORTFOLIO_TOTALS_SQL)
+        return {} if frame.empty else frame.iloc[0].to_dict()
+
+    def freshness(self) -> dict[str, Any]:
+        """When the newest loan landed and the marts were built, or {} before dash_freshness exists."""
+        return self._optional_row(FRESHNESS_SQL)
+
+    def _optional_row(self, query: str) -> dict[str, Any]:
+        """The first row of a query whose mart may not be built yet, or {}."""
+        try:
+            frame = self.query(query)
+        except MartMissing:
+            return {}
         return {} if frame.empty else frame.iloc[0].to_dict()
 
     def amount_by_grade(self) -> pd.DataFrame:
@@ -357,11 +421,7 @@ class MartsReader:
 
     def last_dbt_run(self) -> dict[str, Any]:
         """The newest dbt invocation, or {} if none was recorded yet."""
-        try:
-            frame = self.query(LAST_DBT_RUN_SQL)
-        except MartMissing:
-            return {}
-        return {} if frame.empty else frame.iloc[0].to_dict()
+        return self._optional_row(LAST_DBT_RUN_SQL)
 
     def mart_exists(self, name: str) -> bool:
         """Whether marts.<name> exists (the optional panels are drawn only then)."""

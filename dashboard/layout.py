@@ -8,6 +8,7 @@ from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
 import dash
+import pandas as pd
 import psycopg
 from dash import dcc, html
 from psycopg_pool import PoolTimeout
@@ -17,6 +18,12 @@ from dashboard import data
 log = logging.getLogger(__name__)
 
 GRAPH_CONFIG = {"displaylogo": False}
+HEADER_BODY = "header-body"
+FRESHNESS = "freshness"
+MARTS_VERSION = "marts-version"
+VERSION_TICK = "marts-version-tick"
+# How often an open page asks the server for the marts version (an in-memory read there).
+VERSION_POLL_MS = 2_000
 NOT_BUILT = "The marts are not built yet: run `lendflow run` (it lands the sample and runs dbt build)."
 UNREACHABLE_ERRORS = (psycopg.OperationalError, PoolTimeout)
 UNREACHABLE = "Cannot reach the warehouse right now (is PostgreSQL running? `lendflow status`); retry in a moment."
@@ -72,12 +79,21 @@ def format_pct(value: Any, digits: int = 1) -> str:
     return "-" if value is None else f"{float(value):.{digits}f}%"
 
 
-def format_timestamp(value: Any) -> str:
-    if value is None:
+def format_timestamp(value: Any, pattern: str = "%Y-%m-%d %H:%M UTC") -> str:
+    if value is None or value is pd.NaT:
         return "-"
     if isinstance(value, dt.datetime):
-        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+        return value.astimezone(dt.UTC).strftime(pattern)
     return str(value)
+
+
+def freshness_line(freshness: Mapping[str, Any]) -> str:
+    """The header's line on how fresh the data is (to the second: new loans arrive continuously)."""
+
+    def stamp(column: str) -> str:
+        return format_timestamp(freshness.get(column), "%Y-%m-%d %H:%M:%S UTC")
+
+    return f"newest loan landed {stamp('newest_landed_at')} · marts built {stamp('built_at')}"
 
 
 def totals_cards(totals: Mapping[str, Any]) -> list[tuple[str, str]]:
@@ -96,15 +112,23 @@ def totals_cards(totals: Mapping[str, Any]) -> list[tuple[str, str]]:
     ]
 
 
-def header() -> html.Header:
+def header_body() -> Any:
+    """The totals and the freshness line: drawn with the page, and again on a new marts version."""
+
     def build() -> Any:
-        totals = data.reader().portfolio_totals()
+        reader = data.reader()
+        totals = reader.portfolio_totals()
         cards = [
             html.Div([html.Div(value, className="kpi-value"), html.Div(label, className="kpi-label")], className="kpi")
             for label, value in totals_cards(totals)
         ]
-        built = html.Div(f"data built {format_timestamp(totals.get('built_at'))}", className="built-at")
-        return html.Div([html.Div(cards, className="kpis", id="portfolio-totals"), built])
+        fresh = html.Div(freshness_line(reader.freshness()), className="built-at", id=FRESHNESS)
+        return html.Div([html.Div(cards, className="kpis", id="portfolio-totals"), fresh])
+
+    return guarded(build)
+
+
+def header() -> html.Header:
 
     nav = html.Nav(
         [
@@ -113,9 +137,20 @@ def header() -> html.Header:
         ],
         className="nav",
     )
-    return html.Header([html.Div([html.H1("lendflow portfolio"), nav], className="title-row"), guarded(build)])
+    title = html.Div([html.H1("lendflow portfolio"), nav], className="title-row")
+    return html.Header([title, html.Div(header_body(), id=HEADER_BODY)])
+
+
+def live_updates() -> list[Any]:
+    """What keeps an open page current: the marts version it shows, and a timer that asks the
+    server (callbacks.py) whether it knows a newer one. Only a changed version redraws."""
+    try:
+        shown = data.reader().version()
+    except UNREACHABLE_ERRORS:
+        shown = ""  # the first version the server reads will redraw the page
+    return [dcc.Store(id=MARTS_VERSION, data=shown), dcc.Interval(id=VERSION_TICK, interval=VERSION_POLL_MS)]
 
 
 def shell() -> html.Div:
     """The whole app's layout, rebuilt on every page load so the totals are current."""
-    return html.Div([header(), html.Main(dash.page_container)], className="app")
+    return html.Div([*live_updates(), header(), html.Main(dash.page_container)], className="app")

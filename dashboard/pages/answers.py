@@ -11,6 +11,7 @@ from dashboard import data
 from dashboard.charts import answers as charts
 from dashboard.layout import cached_figure, graph, guarded
 
+BODY = "answers-body"
 SOURCES = {name: f"marts.rpt_{name}" for name in charts.BUSINESS_QUESTIONS}
 
 
@@ -26,9 +27,14 @@ def _panel(name: str) -> html.Section:
     )
 
 
-def layout(**_query: Any) -> Any:
+def body() -> list[html.Section]:
+    """The page's panels: drawn with the page, and again on a new marts version (callbacks.py)."""
     # Each panel is guarded on its own: one mart not built yet leaves the others standing.
-    return html.Div([_panel(name) for name in charts.BUSINESS_QUESTIONS], className="grid")
+    return [_panel(name) for name in charts.BUSINESS_QUESTIONS]
+
+
+def layout(**_query: Any) -> Any:
+    return html.Div(body(), className="grid", id=BODY)
 
 
 def register() -> None:

@@ -15,6 +15,9 @@ STATE_FILTER = "state-filter"
 YEAR_FILTER = "year-filter"
 SCATTER = "income-vs-amount"
 MONTHLY = "loans-per-month"
+AMOUNT_BY_GRADE = "amount-by-grade"
+AVG_AMOUNT_BY_STATE = "avg-amount-by-state"
+LOANS_BY_GRADE = "loans-by-grade"
 
 
 def state_options(states: list[tuple[str, str]]) -> list[dict[str, str]]:
@@ -62,6 +65,20 @@ def loans_per_month_figure(reader: data.MartsReader, year_filter: object) -> Any
     return cached_figure(reader, ("loans_per_month", year), build)
 
 
+def amount_by_grade_figure(reader: data.MartsReader) -> Any:
+    return cached_figure(reader, "amount_by_grade", lambda: charts.amount_by_grade(reader.amount_by_grade()))
+
+
+def avg_amount_by_state_figure(reader: data.MartsReader) -> Any:
+    return cached_figure(
+        reader, "avg_amount_by_state", lambda: charts.avg_amount_by_state(reader.avg_amount_by_state())
+    )
+
+
+def loans_by_grade_figure(reader: data.MartsReader) -> Any:
+    return cached_figure(reader, "loans_by_grade", lambda: charts.loans_by_grade(reader.loans_by_grade()))
+
+
 def _filter(label: str, dropdown_id: str, dropdown: dcc.Dropdown) -> html.Div:
     return html.Div([html.Label(label, htmlFor=dropdown_id), dropdown], className="filter")
 
@@ -74,14 +91,9 @@ def _build() -> html.Div:
     reader = data.reader()
     years = reader.years()
     year = data.default_year(years)
-    amount_by_grade = cached_figure(reader, "amount_by_grade", lambda: charts.amount_by_grade(reader.amount_by_grade()))
-    by_state = cached_figure(
-        reader, "avg_amount_by_state", lambda: charts.avg_amount_by_state(reader.avg_amount_by_state())
-    )
-    by_grade = cached_figure(reader, "loans_by_grade", lambda: charts.loans_by_grade(reader.loans_by_grade()))
     return html.Div(
         [
-            _section(graph("amount-by-grade", amount_by_grade)),
+            _section(graph(AMOUNT_BY_GRADE, amount_by_grade_figure(reader))),
             _section(
                 _filter(
                     "State",
@@ -103,8 +115,8 @@ def _build() -> html.Div:
                 ),
                 graph(MONTHLY, loans_per_month_figure(reader, year)),
             ),
-            _section(graph("avg-amount-by-state", by_state)),
-            _section(graph("loans-by-grade", by_grade)),
+            _section(graph(AVG_AMOUNT_BY_STATE, avg_amount_by_state_figure(reader))),
+            _section(graph(LOANS_BY_GRADE, loans_by_grade_figure(reader))),
         ],
         className="grid",
     )

@@ -15,6 +15,8 @@ from dashboard import data
 from dashboard.charts import quality as charts
 from dashboard.layout import format_count, format_timestamp, graph, guarded
 
+BODY = "quality-body"
+
 
 def age(value: Any, now: dt.datetime) -> str:
     """'3 min ago', '2 h ago', '4 days ago' (or '-' for never)."""
@@ -131,8 +133,13 @@ def _build() -> html.Div:
     )
 
 
-def layout(**_query: Any) -> Any:
+def body() -> Any:
+    """The page's content: drawn with the page, and again on a new marts version (callbacks.py)."""
     return guarded(_build)
+
+
+def layout(**_query: Any) -> Any:
+    return html.Div(body(), id=BODY)
 
 
 def register() -> None:

@@ -20,7 +20,7 @@ from werkzeug.test import TestResponse
 
 from dashboard import data
 from dashboard.app import MAX_REQUEST_BYTES, create_app
-from dashboard.layout import NOT_BUILT
+from dashboard.layout import MARTS_VERSION, NOT_BUILT
 from dashboard.pages.portfolio import SCATTER, STATE_FILTER
 from lendflow import settings as config
 
@@ -71,7 +71,10 @@ def state_filter_request(value: object) -> dict[str, Any]:
     return {
         "output": f"{SCATTER}.figure",
         "outputs": {"id": SCATTER, "property": "figure"},
-        "inputs": [{"id": STATE_FILTER, "property": "value", "value": value}],
+        "inputs": [
+            {"id": STATE_FILTER, "property": "value", "value": value},
+            {"id": MARTS_VERSION, "property": "data", "value": ""},
+        ],
         "changedPropIds": [f"{STATE_FILTER}.value"],
         "state": [],
     }
