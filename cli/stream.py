@@ -27,15 +27,16 @@ def view(state: StreamState) -> Group:
     table.add_column(style="bold")
     table.add_column()
     fresh = state.last_freshness
-    last = state.last
+    build = state.last_build
     table.add_row("cycles", f"{state.cycles:,} ({state.builds:,} builds, {state.failed_builds:,} failed)")
     table.add_row("landed", f"{state.landed:,} messages, {state.events_per_second():,.1f} events/s")
     table.add_row(
         "freshness",
         "-" if fresh is None else f"{fresh.newest:.1f} s (oldest message of the build {fresh.oldest:.1f} s)",
     )
-    if last is not None and last.build is not None:
-        table.add_row("last build", f"{last.build.nodes} nodes in {last.build.seconds:.1f} s")
+    if build is not None:
+        verdict = "" if build.success else " [red]failed[/red]"
+        table.add_row("last build", f"{build.nodes} nodes in {build.seconds:.1f} s{verdict}")
     parts: list[Table | Text] = [table]
     if state.last_error:
         parts.append(Text.from_markup(f"[red]last error:[/red] {escape(state.last_error)}"))

@@ -131,6 +131,7 @@ class StreamState:
     messages: int = 0
     landed: int = 0
     last: CycleReport | None = None
+    last_build: DbtOutcome | None = None
     last_freshness: Freshness | None = None
     last_error: str = ""
     stopped_by: str = ""
@@ -212,6 +213,7 @@ def run_stream(
                 built = build is not None and build.success
                 fresh = freshness_at(int(time.time() * 1000), unbuilt) if built and unbuilt else None
                 report = replace(report, build=build, full_tests=tests, freshness=fresh, error=error)
+                state.last_build = build or state.last_build
                 if built:
                     owed, unbuilt = False, None
                     state.builds += 1
