@@ -32,7 +32,7 @@ the run. Artifacts of each run: `$LENDFLOW_HOME/runs/<dag_id>/<run_id>/`.
 """
 
 
-def _run_dir() -> Path:
+def current_run_dir() -> Path:
     context = get_current_context()
     return run_folder(config.load(), context["dag"].dag_id, context["run_id"])
 
@@ -67,7 +67,7 @@ def _gate(name: str, target: str, *, with_stream: bool = False) -> str:
     from orchestration.quality.checkpoints import QualityGateFailed
 
     try:
-        return steps.quality_gate(config.load(), _run_dir(), name, target, with_stream=with_stream)
+        return steps.quality_gate(config.load(), current_run_dir(), name, target, with_stream=with_stream)
     except QualityGateFailed as failure:
         raise AirflowFailException(str(failure)) from failure
 
@@ -158,7 +158,7 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
             streaming = _stream_file(params, inputs) is not None
             return steps.prepare_run(
                 config.load(),
-                _run_dir(),
+                current_run_dir(),
                 dag_id=dag_id,
                 run_id=context["run_id"],
                 target=target,
@@ -173,8 +173,8 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
 
             inputs = _input_files(_params())
             if target == "spark":
-                return steps.spark_stage_batch_files(config.load(), _run_dir(), inputs)
-            return steps.land_batch_files(config.load(), _run_dir(), inputs)
+                return steps.spark_stage_batch_files(config.load(), current_run_dir(), inputs)
+            return steps.land_batch_files(config.load(), current_run_dir(), inputs)
 
         @task
         def replay_stream() -> dict[str, Any] | None:
@@ -186,7 +186,7 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
                 return None
             # Spark staging keeps its own place in the topic (a checkpoint), so the spark DAG replays every run.
             return steps.replay_stream(
-                config.load(), _run_dir(), stream_file, params["topic"], once=target == "postgres"
+                config.load(), current_run_dir(), stream_file, params["topic"], once=target == "postgres"
             )
 
         @task
@@ -197,9 +197,11 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
             if _stream_file(params, _input_files(params)) is None:
                 return None
             if target == "spark":
-                return steps.spark_stage_stream(config.load(), _run_dir(), params["topic"])
+                return steps.spark_stage_stream(config.load(), current_run_dir(), params["topic"])
             # The warehouse's own consumer group, shared with `lendflow consume` (default_group).
-            return steps.consume_stream(config.load(), _run_dir(), params["topic"], params["stream_idle_timeout"])
+            return steps.consume_stream(
+                config.load(), current_run_dir(), params["topic"], params["stream_idle_timeout"]
+            )
 
         @task
         def gate_raw() -> str:
@@ -211,10 +213,10 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
             from orchestration import steps
 
             if target == "spark":
-                return steps.spark_python_steps(config.load(), _run_dir())
+                return steps.spark_python_steps(config.load(), current_run_dir())
             # refit only where dbt rebuilds every loan: an incremental build keeps the loans it
             # built with the stored titles and lambdas, so those must stay as they are
-            return steps.python_steps(config.load(), _run_dir(), refit=full_refresh)
+            return steps.python_steps(config.load(), current_run_dir(), refit=full_refresh)
 
         dbt = dbt_task_group(dag, cosmos)
         watching = cosmos.execution.execution_mode == ExecutionMode.WATCHER
@@ -247,13 +249,13 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
         def dbt_docs() -> str:
             from orchestration import steps
 
-            return str(steps.dbt_docs(config.load(), _run_dir(), target))
+            return str(steps.dbt_docs(config.load(), current_run_dir(), target))
 
         @task
         def check_dashboard() -> dict[str, Any]:
             from orchestration import steps
 
-            return steps.check_dashboard(config.load(), _run_dir())
+            return steps.check_dashboard(config.load(), current_run_dir())
 
         started = prepare_run()
         landed = land_batch_files()

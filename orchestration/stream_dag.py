@@ -1,7 +1,8 @@
 """The event-driven DAG, scheduled on the Kafka topic: the orchestrated alternative to `lendflow stream`.
 
     asset kafka://<bootstrap>/<topic>, watched in Airflow's triggerer by a Kafka message-queue trigger
-        -> land_topic (exactly once, the warehouse's consumer group) -> dbt (the stream path)
+        -> land_topic (exactly once, the warehouse's consumer group) -> python_steps (new titles)
+        -> dbt (the stream path)
 
 The watcher reads the topic with a consumer group of its own (lendflow.services.airflow's watch
 connection) and only signals; it never lands, and never commits the landing group's offsets
@@ -17,13 +18,13 @@ from datetime import datetime
 from typing import Any
 
 from airflow.providers.apache.kafka.triggers.msg_queue import KafkaMessageQueueTrigger
-from airflow.sdk import DAG, Asset, AssetWatcher, get_current_context, task
+from airflow.sdk import DAG, Asset, AssetWatcher, task
 
 from lendflow import settings as config
 from lendflow.services.airflow import WATCH_CONNECTION_ID
 from lendflow.settings import Settings
 from orchestration.config import DEFAULT_ARGS, CosmosConfigs, cosmos_configs
-from orchestration.elt_dag import dbt_task_group, declare_model_assets
+from orchestration.elt_dag import current_run_dir, dbt_task_group, declare_model_assets
 from orchestration.manifest import model_asset_uris, read_manifest
 
 TARGET = "postgres"
@@ -85,14 +86,21 @@ def build_stream_dag(dag_id: str) -> DAG:
 
         @task
         def land_topic() -> dict[str, Any]:
-            from orchestration.artifacts import run_folder, write_json
+            from orchestration.artifacts import write_json
             from orchestration.stream_watch import land_backlog
 
-            context = get_current_context()
             report = land_backlog(config.load(), settings.kafka_topic)
-            write_json(run_folder(config.load(), dag_id, context["run_id"]) / "stream.json", report)
+            write_json(current_run_dir() / "stream.json", report)
             return report
 
-        land_topic() >> dbt_task_group(dag, cosmos)
+        @task
+        def python_steps() -> dict[str, Any]:
+            from orchestration import steps
+
+            # The new loans' job titles join the title map; the stored titles and lambdas stay, as
+            # the loans already built were built with them (as `lendflow stream` does).
+            return steps.python_steps(config.load(), current_run_dir(), refit=False)
+
+        land_topic() >> python_steps() >> dbt_task_group(dag, cosmos)
         declare_model_assets(dag, model_asset_uris(settings, manifest))
     return dag

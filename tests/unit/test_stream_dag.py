@@ -53,16 +53,17 @@ def test_the_watcher_reads_with_a_group_of_its_own(settings: Settings) -> None:
     assert connection["extra"]["group.id"] == watch_group(settings) != default_group(settings)
 
 
-def test_it_lands_the_topic_then_builds_the_stream_path_in_one_build(dag: Any) -> None:
+def test_it_lands_the_topic_maps_new_titles_then_builds_the_stream_path_in_one_build(dag: Any) -> None:
     assert [task.task_id for task in dag.roots] == ["land_topic"]
+    assert dag.get_task("python_steps").upstream_task_ids == {"land_topic"}
     producer = dag.get_task("dbt.dbt_producer_watcher")
-    assert producer.upstream_task_ids == {"land_topic"}
+    assert producer.upstream_task_ids == {"python_steps"}
     assert producer.select == "stg_raw__loan_events+"
     assert producer.exclude == "resource_type:unit_test"
     task_ids = set(dag.task_ids)
     assert {"dbt.stg_raw__loan_events_run", "dbt.fct_loans.run", "dbt.dash_portfolio_totals.run"} <= task_ids
     # Not on the stream path: the batch files' staging and the Python steps' tables.
-    assert not {task_id for task_id in task_ids if "stg_raw__loans" in task_id or "python_steps" in task_id}
+    assert not {task_id for task_id in task_ids if "stg_raw__loans" in task_id or "stg_python_steps" in task_id}
     assert dag.get_task("dbt.fct_loans.run").outlets[0].uri.endswith("/marts/fct_loans")
 
 
