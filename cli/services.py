@@ -15,7 +15,11 @@ PANEL = "Services"
 
 Services = Annotated[
     list[str] | None,
-    typer.Option("--service", "-s", help="Only this service (postgres, kafka, spark, airflow, dashboard); repeatable."),
+    typer.Option(
+        "--service",
+        "-s",
+        help="Only this service (postgres, kafka, spark, spark-cluster, airflow, dashboard); repeatable.",
+    ),
 ]
 
 

@@ -40,6 +40,9 @@ def dbt_env(settings: Settings, target: str = "postgres") -> dict[str, str]:
         # The Spark session settings of both Spark targets, from their one source.
         "DBT_SPARK_SESSION_CONF": json.dumps(spark_conf(settings)),
         "DBT_SPARK_THRIFT_CONF": json.dumps(ANSWER_CONF),
+        # The spark_thrift target's server: the local cluster's (`up -s spark-cluster`) by default.
+        "DBT_SPARK_HOST": settings.spark_thrift_host,
+        "DBT_SPARK_PORT": str(settings.spark_thrift_port),
         "DBT_PROFILES_DIR": str(PROFILES_DIR),
         "DBT_PROJECT_DIR": str(DBT_PROJECT_DIR),
         # dbt writes its own logs under the project unless told otherwise.

@@ -23,6 +23,13 @@ state under ``LENDFLOW_HOME`` (git-ignored).
 | LENDFLOW_AIRFLOW_PORT     | 58080                           | port of the local Airflow API server    |
 | LENDFLOW_SPARK_HOME       | $LENDFLOW_HOME/spark            | Spark warehouse, Derby metastore and    |
 |                           |                                 | checkpoints (one per run in tests)      |
+| LENDFLOW_SPARK_MASTER_PORT | 57077                          | the local Spark cluster's master        |
+| LENDFLOW_SPARK_MASTER_UI_PORT | 58081                       | its web UI (JSON at /json); the worker's|
+|                           |                                 | UI takes the next port                  |
+| LENDFLOW_SPARK_WORKER_CORES | 2                             | cores and memory the local cluster's    |
+| LENDFLOW_SPARK_WORKER_MEMORY | 2g                           | one worker offers its executors         |
+| DBT_SPARK_HOST            | 127.0.0.1                       | Thrift server of the spark_thrift target|
+| DBT_SPARK_PORT            | 10000                           | (on 127.0.0.1: the local Spark cluster) |
 | LENDFLOW_READER_STATEMENT_TIMEOUT | 30s                     | longest statement of the reader role    |
 |                           |                                 | (dashboard, pgAdmin); PostgreSQL units  |
 | LENDFLOW_READER_CONNECTION_LIMIT  | 20                      | most sessions the reader may hold       |
@@ -136,6 +143,14 @@ class Settings:
     stream_poll_interval: float = 1.0
     stream_full_tests_every: int = 20
     stream_max_batch: int = 100_000
+    # The local Spark cluster (lendflow/services/spark_cluster.py), sized for a laptop, and the
+    # Thrift server the spark_thrift target dials: the local cluster's unless the host is remote.
+    spark_master_port: int = 57077
+    spark_master_ui_port: int = 58081
+    spark_worker_cores: int = 2
+    spark_worker_memory: str = "2g"
+    spark_thrift_host: str = LOCAL_HOST
+    spark_thrift_port: int = 10000
 
     # --- where state lives -------------------------------------------------
     @property
@@ -182,6 +197,11 @@ class Settings:
     def spark_metastore_dir(self) -> Path:
         """Derby's home: the metastore_db folder appears here."""
         return self.spark_home / "metastore"
+
+    @property
+    def spark_cluster_home(self) -> Path:
+        """The local cluster's configuration, warehouse and worker folders (its catalog is not local mode's)."""
+        return self.spark_home / "cluster"
 
     @property
     def airflow_home(self) -> Path:
@@ -253,6 +273,29 @@ class Settings:
     def kafka_controller_port(self) -> int:
         return self.kafka_port + 1
 
+    # --- Spark cluster -----------------------------------------------------
+    @property
+    def spark_master_url(self) -> str:
+        return f"spark://{LOCAL_HOST}:{self.spark_master_port}"
+
+    @property
+    def spark_worker_ui_port(self) -> int:
+        return self.spark_master_ui_port + 1
+
+    @property
+    def spark_thrift_is_local(self) -> bool:
+        """True when the spark_thrift target dials this machine, where `up -s spark-cluster` serves it."""
+        return self.spark_thrift_host in (LOCAL_HOST, "localhost")
+
+    @property
+    def spark_thrift_address(self) -> str:
+        return f"{self.spark_thrift_host}:{self.spark_thrift_port}"
+
+    @property
+    def spark_metastore_db(self) -> str:
+        """The cluster's Hive metastore: a PostgreSQL database, and the role that owns it, of this name."""
+        return f"{self.pg_db}_metastore"
+
 
 def load() -> Settings:
     """Read the environment now (tests change it; nothing is cached at import)."""
@@ -286,6 +329,12 @@ def load() -> Settings:
         stream_poll_interval=float(_env("LENDFLOW_STREAM_POLL_INTERVAL", "1.0")),
         stream_full_tests_every=int(_env("LENDFLOW_STREAM_FULL_TESTS_EVERY", "20")),
         stream_max_batch=int(_env("LENDFLOW_STREAM_MAX_BATCH", "100000")),
+        spark_master_port=int(_env("LENDFLOW_SPARK_MASTER_PORT", "57077")),
+        spark_master_ui_port=int(_env("LENDFLOW_SPARK_MASTER_UI_PORT", "58081")),
+        spark_worker_cores=int(_env("LENDFLOW_SPARK_WORKER_CORES", "2")),
+        spark_worker_memory=_env("LENDFLOW_SPARK_WORKER_MEMORY", "2g"),
+        spark_thrift_host=_env("DBT_SPARK_HOST", LOCAL_HOST),
+        spark_thrift_port=int(_env("DBT_SPARK_PORT", "10000")),
     )
 
 

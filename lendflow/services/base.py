@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import fcntl
 import os
 import signal
 import socket
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -103,6 +105,17 @@ def terminate(pid: int, timeout: float = 20.0) -> None:
             if not pid_alive(pid):
                 return
             time.sleep(0.1)
+
+
+@contextmanager
+def start_lock(settings: Settings, name: str) -> Iterator[None]:
+    """Serialise a service's start() across processes (CLI, Airflow tasks, pytest workers): one
+    server, not two racing for its port and its files."""
+    path = settings.run_dir / f"{name}.lock"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path, "w") as handle:  # Popen closes inherited fds, so the server never holds this lock
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        yield
 
 
 def tail(path: Path, lines: int = 20) -> str:

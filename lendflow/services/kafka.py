@@ -10,13 +10,10 @@ nothing here starts or stops anything.
 from __future__ import annotations
 
 import base64
-import fcntl
 import hashlib
 import shutil
 import subprocess
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 from confluent_kafka import KafkaException
@@ -29,6 +26,7 @@ from lendflow.services.base import (
     pid_alive,
     port_is_open,
     spawn_detached,
+    start_lock,
     tail,
     terminate,
     wait_until,
@@ -202,21 +200,11 @@ def _ready(settings: Settings, pid: int) -> bool:
     return port_is_open(LOCAL_HOST, settings.kafka_port) and _metadata_ok(settings.kafka_bootstrap, 2.0)
 
 
-@contextmanager
-def _start_lock(settings: Settings) -> Iterator[None]:
-    """Serialise start() across processes (CLI, Airflow tasks, pytest workers): one broker, not two racing."""
-    path = settings.run_dir / "kafka.lock"
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with open(path, "w") as fh:  # Popen closes inherited fds, so the broker never holds this lock
-        fcntl.flock(fh, fcntl.LOCK_EX)
-        yield
-
-
 def start(settings: Settings) -> None:
     """Start the local broker if it is not already up; no-op for an external cluster."""
     if not settings.kafka_is_local:
         return
-    with _start_lock(settings):
+    with start_lock(settings, "kafka"):
         _start_locked(settings)
 
 

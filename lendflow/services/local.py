@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from lendflow.services import airflow, dashboard, kafka, postgres, spark
+from lendflow.services import airflow, dashboard, kafka, postgres, spark, spark_cluster
 from lendflow.services.base import ServiceError, ServiceStatus
 from lendflow.settings import Settings
 
@@ -12,6 +12,8 @@ SERVICES: dict[str, ModuleType] = {
     "postgres": postgres,
     "kafka": kafka,
     "spark": spark,
+    # A standalone master, worker and Thrift server: only on request (`up -s spark-cluster`).
+    "spark-cluster": spark_cluster,
     "airflow": airflow,  # the Airflow UI (API server) over the DAG runs recorded locally
     "dashboard": dashboard,
 }

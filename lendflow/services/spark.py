@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import shutil
 from collections.abc import Iterable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lendflow.services.base import ServiceError, ServiceStatus
@@ -42,6 +43,16 @@ ANSWER_CONF: dict[str, str] = {
     "spark.sql.mapKeyDedupPolicy": "LAST_WIN",
 }
 
+# What every Spark application of lendflow sets, in local mode and on the cluster alike.
+APPLICATION_CONF: dict[str, str] = {
+    # Four partitions suit a sample on a laptop; Spark's 200 would be 200 tiny tasks per shuffle.
+    "spark.sql.shuffle.partitions": "4",
+    # No driver UI: it would take port 4040 (or the next free one) for every application.
+    "spark.ui.enabled": "false",
+    "spark.ui.showConsoleProgress": "false",
+    **ANSWER_CONF,
+}
+
 
 def spark_conf(settings: Settings) -> dict[str, str]:
     """Local mode on the lendflow catalog: our SparkSessions and dbt-spark's session target.
@@ -55,11 +66,56 @@ def spark_conf(settings: Settings) -> dict[str, str]:
         "spark.driver.memory": "4g",
         "spark.sql.warehouse.dir": str(settings.spark_warehouse_dir),
         "spark.driver.extraJavaOptions": f"-Dderby.system.home={settings.spark_metastore_dir}",
-        "spark.sql.shuffle.partitions": "4",
-        "spark.ui.enabled": "false",
-        "spark.ui.showConsoleProgress": "false",
-        **ANSWER_CONF,
+        **APPLICATION_CONF,
     }
+
+
+def cluster_conf(settings: Settings) -> dict[str, str]:
+    """The local standalone cluster (lendflow/services/spark_cluster.py): its spark-defaults.conf.
+
+    Its master and worker read it, and so does every application submitted to it (the Thrift
+    server first) through SPARK_CONF_DIR: one catalog, a Hive metastore in PostgreSQL
+    (hive-site.xml beside it, :func:`metastore_properties`) that several JVMs can share.
+    """
+    return {
+        "spark.master": settings.spark_master_url,
+        "spark.driver.memory": "1g",
+        "spark.executor.memory": "1g",
+        "spark.sql.warehouse.dir": str(settings.spark_cluster_home / "warehouse"),
+        "spark.sql.catalogImplementation": "hive",
+        # The metastore's JDBC driver must be on the driver's own classpath: Hive's client
+        # looks drivers up through DriverManager, which ignores jars that --packages adds later.
+        "spark.driver.extraClassPath": str(maven_jar(settings, POSTGRES_JDBC_PACKAGE)),
+        "spark.jars.ivy": str(settings.spark_packages_dir),
+        "spark.local.dir": str(settings.spark_cluster_home / "tmp"),
+        # Only the RPC port: no REST submission server (port 6066) to guard.
+        "spark.master.rest.enabled": "false",
+        **APPLICATION_CONF,
+    }
+
+
+def metastore_properties(jdbc_url: str, user: str, password: str) -> dict[str, str]:
+    """hive-site.xml of the cluster: Hive's metastore in a PostgreSQL database.
+
+    The schema is created once, in one go, before any Spark process uses it
+    (spark_cluster.py); DataNucleus's lazy `autoCreateAll` deadlocks on PostgreSQL, where one
+    connection adds a foreign key to TBLS while another holds a transaction that inserted into it.
+    """
+    return {
+        "javax.jdo.option.ConnectionURL": jdbc_url,
+        "javax.jdo.option.ConnectionDriverName": "org.postgresql.Driver",
+        "javax.jdo.option.ConnectionUserName": user,
+        "javax.jdo.option.ConnectionPassword": password,
+        "datanucleus.schema.autoCreateAll": "false",
+        # The schema comes from DataNucleus's SchemaTool, which writes no version row to check.
+        "hive.metastore.schema.verification": "false",
+    }
+
+
+def maven_jar(settings: Settings, coordinate: str) -> Path:
+    """Where Spark's Ivy resolution of `group:artifact:version` leaves its jar in the shared cache."""
+    group, artifact, version = coordinate.split(":")
+    return settings.spark_packages_dir / "jars" / f"{group}_{artifact}-{version}.jar"
 
 
 def session(settings: Settings, packages: Iterable[str] = ALL_PACKAGES, app_name: str = "lendflow") -> SparkSession:
