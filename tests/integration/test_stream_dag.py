@@ -18,6 +18,7 @@ import sqlite3
 import subprocess
 import sys
 import time
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
@@ -29,7 +30,7 @@ import pytest
 from confluent_kafka import Consumer, ConsumerGroupState
 from confluent_kafka.admin import AdminClient
 
-from lendflow.services.airflow import airflow_env, watch_group
+from lendflow.services.airflow import HEALTH_PATH, address, airflow_env, watch_group
 from lendflow.services.kafka import ensure_topic
 from lendflow.settings import Settings
 from orchestration.stream_watch import backlog
@@ -170,6 +171,15 @@ def _watcher_listening(settings: Settings) -> bool:
     return bool(group.state == ConsumerGroupState.STABLE and group.members)
 
 
+def _api_serving(settings: Settings) -> bool:
+    """Tasks report to the API server: a run started before it answers waits for it (~30 s here)."""
+    try:
+        with urllib.request.urlopen(address(settings).rstrip("/") + HEALTH_PATH, timeout=5) as response:
+            return bool(response.status == 200)
+    except OSError:
+        return False
+
+
 def _visible(dsn: str, loan_ids: set[int]) -> set[int]:
     """Those of loan_ids the marts serve, or quarantined (every loan ends in one of the two)."""
     with psycopg.connect(dsn) as conn:
@@ -187,6 +197,7 @@ def test_loans_sent_to_the_topic_start_a_run_and_reach_the_marts(airflow: Airflo
 
     settings = airflow.settings
     _wait_for("watcher in the triggerer", 150, lambda: _watcher_listening(settings), airflow.log)
+    _wait_for("API server", 60, lambda: _api_serving(settings), airflow.log)
     time.sleep(2)  # the new group starts at the topic's end: let it fetch that position first
     assert airflow.dag_runs() == []
 
