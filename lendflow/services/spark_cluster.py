@@ -140,13 +140,13 @@ def ensure_metastore_database(settings: Settings) -> None:
             conn.execute(sql.SQL("create database {} owner {}").format(role, role))
 
 
-def _metastore_dsn(settings: Settings) -> str:
+def metastore_dsn(settings: Settings) -> str:
     _, name, password = metastore_login(settings)
     return make_conninfo(settings.pg_dsn, dbname=name, user=name, password=password)
 
 
 def metastore_has_schema(settings: Settings) -> bool:
-    with connect_dsn(_metastore_dsn(settings)) as conn:
+    with connect_dsn(metastore_dsn(settings)) as conn:
         return conn.execute("""select to_regclass('public."TBLS"') is not null""").fetchone() == (True,)
 
 
