@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import logging
+from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
@@ -18,7 +18,6 @@ from orchestration.stream import StreamOptions, StreamState
 
 app = typer.Typer()
 PANEL = "Continuous mode"
-log = logging.getLogger(__name__)
 
 
 def view(state: StreamState) -> Group:
@@ -94,7 +93,8 @@ def stream(
         if on_terminal:
             live.update(view(state))
         elif state.last is not None and (state.last.batch.messages or state.last.build is not None):
-            log.info(state.last.line())  # off a terminal: a line per cycle that did something
+            # off a terminal (a log file): a whole line per cycle that did something, never wrapped
+            say(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} {state.last.line()}")
 
     try:
         if on_terminal:
