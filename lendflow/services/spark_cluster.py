@@ -304,30 +304,44 @@ def start(settings: Settings) -> None:
 
 
 def _start_locked(settings: Settings) -> None:
+    """The JVMs start while the metastore is prepared: the master and the worker need none of it
+    (a worker retries its master until it answers), only the Thrift server does."""
     _java()
     ensure_metastore_database(settings)
     ensure_jdbc_driver(settings)
-    if not metastore_has_schema(settings):
-        create_metastore_schema(settings)
     write_conf(settings)
     env = _spark_env(settings)
-    for process, command in commands(settings).items():
-        try:
-            _start_process(settings, process, command, env)
-        except ServiceError as error:
-            stop(settings)  # leave nothing half-started behind
-            log = process.daemon.log_file(settings)
-            raise ServiceError(f"{error}\n--- {log} ---\n{tail(log, 40)}") from error
+    command = commands(settings)
+    pids: dict[Process, int] = {}
+    process = MASTER  # the one whose log an error shows
+    try:
+        for process in (MASTER, WORKER):
+            pids[process] = _spawn(settings, process, command[process], env)
+        if not metastore_has_schema(settings):
+            create_metastore_schema(settings)
+        for process in (MASTER, WORKER):
+            _wait_ready(settings, process, pids[process])
+        process = THRIFT
+        _wait_ready(settings, THRIFT, _spawn(settings, THRIFT, command[THRIFT], env))
+    except ServiceError as error:
+        stop(settings)  # leave nothing half-started behind
+        log = process.daemon.log_file(settings)
+        raise ServiceError(f"{error}\n--- {log} ---\n{tail(log, 40)}") from error
 
 
-def _start_process(settings: Settings, process: Process, command: list[str], env: dict[str, str]) -> None:
-    """Start process unless it runs, and wait until it serves (the master and the worker say so)."""
+def _spawn(settings: Settings, process: Process, command: list[str], env: dict[str, str]) -> int:
+    """Start process unless it runs; its pid either way."""
     pid = process.pid(settings)
-    if pid is None:
-        port = _ports(settings)[process]
-        if port_is_open(LOCAL_HOST, port):
-            raise ServiceError(f"port {port} is taken by another process, not lendflow's {process.daemon.name}")
-        pid = spawn_detached(command, process.daemon.log_file(settings), process.daemon.pid_file(settings), env)
+    if pid is not None:
+        return pid
+    port = _ports(settings)[process]
+    if port_is_open(LOCAL_HOST, port):
+        raise ServiceError(f"port {port} is taken by another process, not lendflow's {process.daemon.name}")
+    return spawn_detached(command, process.daemon.log_file(settings), process.daemon.pid_file(settings), env)
+
+
+def _wait_ready(settings: Settings, process: Process, pid: int) -> None:
+    """Wait until process serves: the master and the worker say so on its /json/, the Thrift server listens."""
     wait_until(lambda: _ready(settings, process, pid), START_TIMEOUT, process.daemon.name, 1.0)
 
 
