@@ -9,6 +9,7 @@ built once beforehand (the stream path builds on the batch build's tables).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import secrets
@@ -152,12 +153,24 @@ def airflow(warehouse: Settings, tmp_path_factory: pytest.TempPathFactory) -> It
     try:
         yield Airflow(settings, metadata_db, log)
     finally:
-        os.killpg(process.pid, signal.SIGTERM)
+        _stop_process_group(process)
+
+
+def _stop_process_group(process: subprocess.Popen[bytes], grace: float = 30.0) -> None:
+    """SIGTERM to every process of standalone's group, SIGKILL to what is left after `grace` s:
+    the scheduler can outlive standalone itself, still in its group."""
+    os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        process.poll()  # reap standalone itself
         try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait()
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()
 
 
 def _watcher_listening(settings: Settings) -> bool:
