@@ -65,6 +65,7 @@ class DbtOutcome:
     error: str = ""  # dbt could not run at all (a compilation error, no connection)
     seconds: float = 0.0
     parsed: bool = False  # this invocation parsed the project first
+    ended_at: float = 0.0  # wall clock (epoch seconds) when dbt returned
 
     def summary(self) -> str:
         verdict = "ok" if self.success else "FAILED"
@@ -129,7 +130,10 @@ class DbtSession:
         try:
             parsed = self._ensure_parsed()
         except DbtError as error:
-            return DbtOutcome(tuple(args), False, error=str(error), seconds=time.monotonic() - started, parsed=True)
+            return DbtOutcome(
+                tuple(args), False, error=str(error), seconds=time.monotonic() - started, parsed=True,
+                ended_at=time.time(),
+            )  # fmt: skip
         result = self._runner_class(manifest=self._manifest).invoke([*args, *self._common])
         results = list(getattr(result.result, "results", None) or [])
         return DbtOutcome(
@@ -140,6 +144,7 @@ class DbtSession:
             error=_describe(result.exception) if result.exception else "",
             seconds=time.monotonic() - started,
             parsed=parsed,
+            ended_at=time.time(),
         )
 
     def _ensure_parsed(self) -> bool:

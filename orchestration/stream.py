@@ -211,7 +211,8 @@ def run_stream(
             if owed:
                 build, tests, error = builder.build(state.builds)
                 built = build is not None and build.success
-                fresh = freshness_at(int(time.time() * 1000), unbuilt) if built and unbuilt else None
+                # at the end of the build that put them in the marts (the full tests come after)
+                fresh = freshness_at(int(build.ended_at * 1000), unbuilt) if build and built and unbuilt else None
                 report = replace(report, build=build, full_tests=tests, freshness=fresh, error=error)
                 state.last_build = build or state.last_build
                 if built:
