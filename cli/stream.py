@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Group
@@ -14,7 +14,9 @@ from rich.text import Text
 
 from cli.output import GroupOption, TopicOption, console, fail, say
 from lendflow import settings as config
-from orchestration.stream import StreamOptions, StreamState
+
+if TYPE_CHECKING:  # the command imports it when it runs: `lendflow --help` stays quick
+    from orchestration.stream import StreamState
 
 app = typer.Typer()
 PANEL = "Continuous mode"
@@ -27,6 +29,7 @@ def view(state: StreamState) -> Group:
     table.add_column()
     fresh = state.last_freshness
     build = state.last_build
+    table.add_row("now", state.doing)
     table.add_row("cycles", f"{state.cycles:,} ({state.builds:,} builds, {state.failed_builds:,} failed)")
     table.add_row("landed", f"{state.landed:,} messages, {state.events_per_second():,.1f} events/s")
     table.add_row(
@@ -73,7 +76,7 @@ def stream(
     only when it changed. A cycle with no new message runs no dbt. A failed build is shown and
     retried next cycle; landing goes on. SIGTERM or Ctrl-C stops after the current cycle.
     """
-    from orchestration.stream import run_stream
+    from orchestration.stream import StreamOptions, StreamState, run_stream
     from streaming.consumer import ConsumerError
 
     settings = config.load()
@@ -96,10 +99,14 @@ def stream(
             # off a terminal (a log file): a whole line per cycle that did something, never wrapped
             say(f"{datetime.now(UTC):%Y-%m-%d %H:%M:%S} {state.last.line()}")
 
+    def on_build(state: StreamState) -> None:
+        if on_terminal:
+            live.update(view(state))
+
     try:
         if on_terminal:
             with live:
-                state = run_stream(settings, options, on_cycle=on_cycle)
+                state = run_stream(settings, options, on_cycle=on_cycle, on_build=on_build)
         else:
             state = run_stream(settings, options, on_cycle=on_cycle)
     except ConsumerError as error:

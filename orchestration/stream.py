@@ -135,6 +135,7 @@ class StreamState:
     last_freshness: Freshness | None = None
     last_error: str = ""
     stopped_by: str = ""
+    doing: str = "starting"  # what the process is doing now, for the live view
 
     def events_per_second(self, now: float | None = None) -> float:
         elapsed = (time.monotonic() if now is None else now) - self.started
@@ -184,10 +185,12 @@ def run_stream(
     options: StreamOptions,
     *,
     on_cycle: Callable[[StreamState], None] = lambda _state: None,
+    on_build: Callable[[StreamState], None] = lambda _state: None,
     stop: threading.Event | None = None,
     target_path: Path | None = None,
 ) -> StreamState:
-    """Run cycles until stopped (signal, max_cycles, or until_idle); on_cycle hears each one."""
+    """Run cycles until stopped (signal, max_cycles, or until_idle); on_cycle hears each one
+    when it ends, on_build when its build starts."""
     stop = stop or threading.Event()
     state = StreamState()
     session = DbtSession(settings, target_path=target_path or settings.home / "stream" / settings.pg_db / "target")
@@ -195,7 +198,7 @@ def run_stream(
     owed = True  # the first cycle builds: see the module's docstring
     unbuilt: SentRange | None = None
     with (
-        stop_on_signals(stop),
+        stop_on_signals(stop, "cycle"),
         MicroBatches(settings, options.topic, group=options.group, max_messages=options.max_batch) as batches,
     ):
         while not stop.is_set():
@@ -209,6 +212,8 @@ def run_stream(
             unbuilt = widen(unbuilt, batch.sent)
             report = CycleReport(state.cycles, batch, landed_at - started)
             if owed:
+                state.doing = f"building (cycle {state.cycles}, {batch.messages:,} new messages)"
+                on_build(state)
                 build, tests, error = builder.build(state.builds)
                 built = build is not None and build.success
                 # at the end of the build that put them in the marts (the full tests come after)
@@ -225,6 +230,7 @@ def run_stream(
                     state.last_error = error
                     log.error("cycle %d: %s", state.cycles, error)
             state.last = replace(report, seconds=time.monotonic() - started)
+            state.doing = "waiting for messages"
             on_cycle(state)
             if options.max_cycles is not None and state.cycles >= options.max_cycles:
                 state.stopped_by = "max-cycles"

@@ -254,14 +254,14 @@ def kafka_config(settings: Settings, group: str) -> dict[str, object]:
 
 
 @contextmanager
-def stop_on_signals(stop: threading.Event) -> Iterator[None]:
-    """SIGTERM / SIGINT set `stop`: the loop finishes its current batch, commits, and leaves."""
+def stop_on_signals(stop: threading.Event, unit: str = "batch") -> Iterator[None]:
+    """SIGTERM / SIGINT set `stop`: the loop finishes its current `unit` of work, and leaves."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum: int, _frame: FrameType | None) -> None:
-        log.info("signal %s: stopping after the current batch", signal.Signals(signum).name)
+        log.info("signal %s: stopping after the current %s", signal.Signals(signum).name, unit)
         stop.set()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
