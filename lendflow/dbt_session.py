@@ -105,15 +105,23 @@ class DbtSession:
     target_path: where dbt writes its artifacts (default: the project's target/). A long-lived
     process should have its own, so a `dbt` command run beside it does not overwrite them.
     quiet: dbt prints only errors (its full log still goes to DBT_LOG_PATH).
+    project_dir: the dbt project (another than lendflow's only in tests).
     """
 
     def __init__(
-        self, settings: Settings, *, target: str = "postgres", target_path: Path | None = None, quiet: bool = True
+        self,
+        settings: Settings,
+        *,
+        target: str = "postgres",
+        target_path: Path | None = None,
+        quiet: bool = True,
+        project_dir: Path = DBT_PROJECT_DIR,
     ) -> None:
         from dbt.cli.main import dbtRunner  # dbt takes seconds to import: only callers that run it pay
 
         self._runner_class = dbtRunner
-        self._common = ["--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir", str(PROFILES_DIR)]
+        self._project_dir = project_dir
+        self._common = ["--project-dir", str(project_dir), "--profiles-dir", str(PROFILES_DIR)]
         if target_path is not None:
             self._common += ["--target-path", str(target_path)]
         if quiet:
@@ -149,7 +157,7 @@ class DbtSession:
 
     def _ensure_parsed(self) -> bool:
         """Parse when there is no manifest or the project's files changed; whether it parsed."""
-        current = fingerprint(project_files())
+        current = fingerprint(project_files(self._project_dir))
         if self._manifest is not None and current == self._fingerprint:
             return False
         self._manifest = None  # a failed parse leaves none: the next invocation tries again
