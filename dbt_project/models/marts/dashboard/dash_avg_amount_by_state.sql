@@ -1,9 +1,13 @@
-{#- Portfolio question 4: average loan amount per state, ranked highest first. -#}
+{#- Portfolio question 4: average loan amount per state, ranked highest first (rolled up from
+    the state + grade totals). -#}
+{#- a view over tens of rows of an aggregate table: nothing to build, read in milliseconds -#}
+{{ config(materialized='view') }}
+
 with
 
-fct_loans as (
+int_loan_totals_by_state_grade as (
 
-    select * from {{ ref('fct_loans') }}
+    select * from {{ ref('int_loan_totals_by_state_grade') }}
 
 ),
 
@@ -12,12 +16,12 @@ per_state as (
     select
         addr_state,
         max(state_name) as state_name,
-        count(*) as loans,
-        avg(loan_amount) as avg_loan_amount,
-        sum(loan_amount) as total_loan_amount
+        {{ total_count('loans') }} as loans,
+        {{ mean_of('total_loan_amount', 'loan_amount_count') }} as avg_loan_amount,
+        sum(total_loan_amount) as total_loan_amount
 
-    from fct_loans
-    where addr_state is not null
+    from int_loan_totals_by_state_grade
+    where addr_state is not null and loans is not null
     group by addr_state
 
 ),

@@ -14,9 +14,9 @@ fct_quarantined_loans as (
 
 ),
 
-fct_loans as (
+int_loan_totals_by_state_grade as (
 
-    select * from {{ ref('fct_loans') }}
+    select * from {{ ref('int_loan_totals_by_state_grade') }}
 
 ),
 
@@ -55,16 +55,18 @@ quarantine as (
 
 ),
 
+-- fct_loans' counts, rolled up from the state + grade totals
 loans as (
 
     select
-        count(*) as loans,
-        sum(case when record_source = 'batch' then 1 else 0 end) as batch_loans,
-        sum(case when record_source = 'stream' then 1 else 0 end) as stream_loans,
-        max(case when record_source = 'stream' then landed_at end) as last_stream_landed_at,
-        max(landed_at) as last_loan_landed_at
+        coalesce({{ total_count('loans') }}, 0) as loans,
+        {{ total_count('batch_loans') }} as batch_loans,
+        {{ total_count('stream_loans') }} as stream_loans,
+        max(last_stream_landed_at) as last_stream_landed_at,
+        max(last_loan_landed_at) as last_loan_landed_at
 
-    from fct_loans
+    from int_loan_totals_by_state_grade
+    where loans is not null
 
 ),
 

@@ -1,90 +1,32 @@
-{#- Portfolio question 1: box-plot statistics of the loan amount per letter grade.
+{#- Portfolio question 1: box-plot statistics of the loan amount per letter grade (computed per
+    grade in int_loan_amount_quartiles_by_grade; a grade without loans has no row). -#}
+{#- a view over tens of rows of an aggregate table: nothing to build, read in milliseconds -#}
+{{ config(materialized='view') }}
 
-    Plotly draws a box from precomputed quartiles and fences, so the dashboard sends seven
-    numbers per grade instead of every loan (1,000,000 loans stay one small query). Fences
-    follow Tukey, as Plotly's own box plot does: the most extreme values within 1.5 IQR
-    of the quartiles. -#}
 with
 
-fct_loans as (
+int_loan_amount_quartiles_by_grade as (
 
-    select * from {{ ref('fct_loans') }}
-
-),
-
-amounts as (
-
-    select
-        letter_grade,
-        loan_amount
-
-    from fct_loans
-    where loan_amount is not null
-
-),
-
-quartiles as (
-
-    select
-        letter_grade,
-        count(*) as loans,
-        avg(loan_amount) as mean_loan_amount,
-        min(loan_amount) as min_loan_amount,
-        max(loan_amount) as max_loan_amount,
-        percentile_cont(0.25) within group (order by loan_amount) as q1_loan_amount,
-        percentile_cont(0.50) within group (order by loan_amount) as median_loan_amount,
-        percentile_cont(0.75) within group (order by loan_amount) as q3_loan_amount
-
-    from amounts
-    group by letter_grade
-
-),
-
-fences as (
-
-    select
-        amounts.letter_grade,
-        min(
-            case
-                when
-                    amounts.loan_amount >= quartiles.q1_loan_amount
-                    - 1.5 * (quartiles.q3_loan_amount - quartiles.q1_loan_amount)
-                    then amounts.loan_amount
-            end
-        ) as lower_fence,
-        max(
-            case
-                when
-                    amounts.loan_amount <= quartiles.q3_loan_amount
-                    + 1.5 * (quartiles.q3_loan_amount - quartiles.q1_loan_amount)
-                    then amounts.loan_amount
-            end
-        ) as upper_fence
-
-    from amounts
-    inner join quartiles
-        on amounts.letter_grade = quartiles.letter_grade
-    group by amounts.letter_grade
+    select * from {{ ref('int_loan_amount_quartiles_by_grade') }}
 
 ),
 
 final as (
 
     select
-        quartiles.letter_grade,
-        quartiles.loans,
-        quartiles.mean_loan_amount,
-        quartiles.min_loan_amount,
-        quartiles.q1_loan_amount,
-        quartiles.median_loan_amount,
-        quartiles.q3_loan_amount,
-        quartiles.max_loan_amount,
-        fences.lower_fence,
-        fences.upper_fence
+        letter_grade,
+        loans,
+        mean_loan_amount,
+        min_loan_amount,
+        q1_loan_amount,
+        median_loan_amount,
+        q3_loan_amount,
+        max_loan_amount,
+        lower_fence,
+        upper_fence
 
-    from quartiles
-    inner join fences
-        on quartiles.letter_grade = fences.letter_grade
+    from int_loan_amount_quartiles_by_grade
+    where loans is not null
 
 )
 

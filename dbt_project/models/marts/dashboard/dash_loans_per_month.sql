@@ -1,9 +1,12 @@
 {#- Portfolio question 3: loans issued per month (count and amount), for the year filter. -#}
+{#- a view over tens of rows of an aggregate table: nothing to build, read in milliseconds -#}
+{{ config(materialized='view') }}
+
 with
 
-fct_loans as (
+int_loan_totals_by_month as (
 
-    select * from {{ ref('fct_loans') }}
+    select * from {{ ref('int_loan_totals_by_month') }}
 
 ),
 
@@ -13,12 +16,11 @@ final as (
         issue_year,
         issue_month,
         make_date(issue_year, issue_month, 1) as month_start,
-        count(*) as loans,
-        sum(loan_amount) as total_loan_amount
+        loans,
+        total_loan_amount
 
-    from fct_loans
-    where issue_year is not null and issue_month is not null
-    group by issue_year, issue_month
+    from int_loan_totals_by_month
+    where loans is not null
 
 )
 

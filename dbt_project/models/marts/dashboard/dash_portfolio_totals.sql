@@ -1,29 +1,37 @@
-{#- The dashboard's header: one row of portfolio totals, so a page load reads one row. -#}
+{#- The dashboard's header: one row of portfolio totals, so a page load reads one row (rolled
+    up from the state + grade totals). -#}
 with
 
-fct_loans as (
+int_loan_totals_by_state_grade as (
 
-    select * from {{ ref('fct_loans') }}
+    select * from {{ ref('int_loan_totals_by_state_grade') }}
+
+),
+
+groups as (
+
+    select * from int_loan_totals_by_state_grade
+    where loans is not null
 
 ),
 
 final as (
 
     select
-        count(*) as loans,
-        sum(loan_amount) as total_loan_amount,
-        avg(loan_amount) as avg_loan_amount,
-        avg(int_rate) as avg_int_rate,
-        sum(case when is_defaulted then 1 else 0 end) as defaulted_loans,
-        cast(100 * sum(case when is_defaulted then 1 else 0 end) as {{ dbt.type_float() }})
-        / nullif(count(*), 0) as default_rate_pct,
+        coalesce({{ total_count('loans') }}, 0) as loans,
+        sum(total_loan_amount) as total_loan_amount,
+        {{ mean_of('total_loan_amount', 'loan_amount_count') }} as avg_loan_amount,
+        {{ mean_of('total_int_rate', 'int_rate_count') }} as avg_int_rate,
+        {{ total_count('defaulted_loans') }} as defaulted_loans,
+        cast(100 * sum(defaulted_loans) as {{ dbt.type_float() }})
+        / nullif({{ total_count('loans') }}, 0) as default_rate_pct,
         count(distinct addr_state) as states,
-        sum(case when record_source = 'stream' then 1 else 0 end) as stream_loans,
-        min(issue_date) as first_issue_date,
-        max(issue_date) as last_issue_date,
+        {{ total_count('stream_loans') }} as stream_loans,
+        min(first_issue_date) as first_issue_date,
+        max(last_issue_date) as last_issue_date,
         current_timestamp as built_at
 
-    from fct_loans
+    from groups
 
 )
 

@@ -1,10 +1,13 @@
 {#- Question 2: average (loan amount - funded amount) per letter grade, largest first
-    (gap_rank 1 = largest; ties by letter). -#}
+    (gap_rank 1 = largest; ties by letter), rolled up from the state + grade totals. -#}
+{#- a view over tens of rows of an aggregate table: nothing to build, read in milliseconds -#}
+{{ config(materialized='view') }}
+
 with
 
-fct_loans as (
+int_loan_totals_by_state_grade as (
 
-    select * from {{ ref('fct_loans') }}
+    select * from {{ ref('int_loan_totals_by_state_grade') }}
 
 ),
 
@@ -12,10 +15,11 @@ gaps as (
 
     select
         letter_grade,
-        count(*) as loans,
-        avg(loan_amount - funded_amount) as avg_funding_gap
+        {{ total_count('loans') }} as loans,
+        {{ mean_of('total_funding_gap', 'funding_gap_count') }} as avg_funding_gap
 
-    from fct_loans
+    from int_loan_totals_by_state_grade
+    where loans is not null
     group by letter_grade
 
 ),
