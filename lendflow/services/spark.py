@@ -80,6 +80,10 @@ def cluster_conf(settings: Settings) -> dict[str, str]:
     return {
         "spark.master": settings.spark_master_url,
         "spark.driver.memory": "1g",
+        # An application takes at most half the worker (the default is all of it, for as long as it
+        # runs): the Thrift server never releases its executors, and a job submitted beside it
+        # (Spark staging) would wait for cores forever.
+        "spark.cores.max": str(max(1, settings.spark_worker_cores // 2)),
         "spark.executor.memory": "1g",
         "spark.sql.warehouse.dir": str(settings.spark_cluster_home / "warehouse"),
         "spark.sql.catalogImplementation": "hive",

@@ -86,6 +86,13 @@ def test_the_worker_registers_with_the_master(cluster: Settings) -> None:
     assert f"worker {LOCAL_HOST}:" in status.detail
 
 
+def test_the_thrift_server_leaves_half_the_worker_to_other_jobs(cluster: Settings) -> None:
+    # It holds its executors as long as it runs: with every core, a job submitted beside it
+    # (Spark staging) would wait forever.
+    apps = spark_cluster.master_state(cluster)["activeapps"]  # type: ignore[index]
+    assert [(app["name"], app["cores"]) for app in apps] == [("lendflow-thrift", cluster.spark_worker_cores // 2)]
+
+
 def test_dbt_reaches_the_thrift_server(cluster: Settings, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("DBT_TARGET_PATH", str(tmp_path / "target"))  # not the project's, others build there
     run_dbt(["debug"], cluster, target="spark_thrift")  # raises DbtError unless the connection test passes
