@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from lendflow.services.base import ServiceError, ServiceStatus
-from lendflow.settings import Settings
+from lendflow.settings import LOCAL_HOST, Settings
 
 if TYPE_CHECKING:
     from pyspark.sql import SparkSession
@@ -79,6 +79,9 @@ def cluster_conf(settings: Settings) -> dict[str, str]:
     """
     return {
         "spark.master": settings.spark_master_url,
+        # Drivers listen on loopback only, like the cluster (else Spark picks the first interface's address).
+        "spark.driver.host": LOCAL_HOST,
+        "spark.driver.bindAddress": LOCAL_HOST,
         "spark.driver.memory": "1g",
         # An application takes at most half the worker (the default is all of it, for as long as it
         # runs): the Thrift server never releases its executors, and a job submitted beside it

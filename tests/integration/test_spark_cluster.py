@@ -86,6 +86,18 @@ def test_the_worker_registers_with_the_master(cluster: Settings) -> None:
     assert f"worker {LOCAL_HOST}:" in status.detail
 
 
+def test_every_process_of_the_cluster_listens_on_loopback_only(cluster: Settings) -> None:
+    listening = {
+        (process.pid, connection.laddr.ip.removeprefix("::ffff:"), connection.laddr.port)  # IPv4 in IPv6 form
+        for process in cluster_jvms(cluster)
+        for connection in process.net_connections(kind="tcp")
+        if connection.status == psutil.CONN_LISTEN
+    }
+    ports = {port for _, _, port in listening}
+    assert {cluster.spark_master_port, cluster.spark_master_ui_port, cluster.spark_thrift_port} <= ports
+    assert {ip for _, ip, _ in listening} == {LOCAL_HOST}, listening
+
+
 def test_the_thrift_server_leaves_half_the_worker_to_other_jobs(cluster: Settings) -> None:
     # It holds its executors as long as it runs: with every core, a job submitted beside it
     # (Spark staging) would wait forever.
