@@ -9,6 +9,7 @@ address, and `down` leaves no JVM behind.
 from __future__ import annotations
 
 import dataclasses
+import random
 import socket
 from collections.abc import Iterator
 from pathlib import Path
@@ -27,13 +28,24 @@ pytestmark = [pytest.mark.spark, pytest.mark.postgres, pytest.mark.slow]
 
 
 def free_port(pairs: bool = False) -> int:
-    """A port nobody listens on now (and the next one too, when pairs: the worker's UI)."""
+    """A port nobody listens on now (and the next one too, when pairs: the worker's UI).
+
+    Below 32768, outside the range Linux hands to outgoing connections, so no client socket of
+    the suite takes it between this check and the server's bind (see tests/conftest.py).
+    """
     while True:
-        with socket.socket() as probe:
-            probe.bind((LOCAL_HOST, 0))
-            port: int = probe.getsockname()[1]
-        if not pairs or not spark_cluster.port_is_open(LOCAL_HOST, port + 1):
+        port = random.randrange(20_000, 32_000)
+        if all(can_bind(candidate) for candidate in (port, port + 1)[: 2 if pairs else 1]):
             return port
+
+
+def can_bind(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind((LOCAL_HOST, port))
+        except OSError:
+            return False
+    return True
 
 
 def drop_metastore(settings: Settings) -> None:
