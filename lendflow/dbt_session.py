@@ -13,6 +13,7 @@ session, for one warehouse and target.
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import logging
 import os
@@ -142,7 +143,10 @@ class DbtSession:
                 tuple(args), False, error=str(error), seconds=time.monotonic() - started, parsed=True,
                 ended_at=time.time(),
             )  # fmt: skip
-        result = self._runner_class(manifest=self._manifest).invoke([*args, *self._common])
+        # A copy per invocation: dbt marks the nodes it compiles (ephemeral CTEs injected, and so
+        # on), and a manifest reused as it was left fails the next run (a snapshot reading an
+        # ephemeral model: "relation __dbt__cte__... does not exist").
+        result = self._runner_class(manifest=copy.deepcopy(self._manifest)).invoke([*args, *self._common])
         results = list(getattr(result.result, "results", None) or [])
         return DbtOutcome(
             tuple(args),

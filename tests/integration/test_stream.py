@@ -149,6 +149,7 @@ def test_stream_brings_every_loan_to_the_marts_and_a_later_record_supersedes(
         proc.send_signal(signal.SIGTERM)
         output = _ended(proc, log, timeout=180)
     assert "stopped by signal" in output
+    assert "builds (0 failed)" in output  # every build of the reused manifest, snapshot and all
     assert "freshness" in output  # the per-cycle line off a terminal
 
 
