@@ -80,9 +80,14 @@ def read_manifest(settings: Settings, target: str) -> dict[str, Any]:
 
 
 def mart_relations(manifest: dict[str, Any]) -> list[str]:
-    """'schema.table' of every model the manifest puts in the marts schema."""
+    """'schema.table' of every model the manifest builds in the marts schema.
+
+    An ephemeral model has no relation (dbt inlines it as a CTE), so it has no rows to count.
+    """
     return sorted(
         f"{node['schema']}.{node.get('alias') or node['name']}"
         for node in manifest.get("nodes", {}).values()
-        if node.get("resource_type") == "model" and node.get("schema") == "marts"
+        if node.get("resource_type") == "model"
+        and node.get("schema") == "marts"
+        and node.get("config", {}).get("materialized") != "ephemeral"
     )

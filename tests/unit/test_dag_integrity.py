@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from lendflow.settings import Settings
-from orchestration.manifest import mart_asset_uris, model_asset_uris, unit_tests_without_test_task
+from orchestration.manifest import mart_asset_uris, mart_relations, model_asset_uris, unit_tests_without_test_task
 
 EXPECTED_DAGS = {"lending_elt", "lending_elt_spark", "lending_full_refresh", "dashboard_cache_refresh"}
 
@@ -153,3 +153,17 @@ def test_every_model_task_outputs_its_table_as_an_asset(
     for name, uri in model_asset_uris(settings, manifest).items():
         task = dag.task_dict.get(f"dbt.{name}.run") or dag.task_dict[f"dbt.{name}_run"]
         assert [asset.uri for asset in task.outlets] == [uri], name
+
+
+def test_the_mart_relations_are_the_marts_with_a_relation(manifest: dict[str, Any]) -> None:
+    # The run's summary counts the rows of each: an ephemeral model (inlined by dbt) has no
+    # relation, and counting it failed every successful run.
+    relations = mart_relations(manifest)
+    assert "marts.fct_loans" in relations
+    ephemeral = [
+        f"{node['schema']}.{node['name']}"
+        for node in manifest["nodes"].values()
+        if node["resource_type"] == "model" and node["config"]["materialized"] == "ephemeral"
+    ]
+    assert "marts.loan_versions" in ephemeral
+    assert not set(ephemeral) & set(relations)
