@@ -35,19 +35,39 @@ log = logging.getLogger(__name__)
 ALL_STATES = "ALL"
 ALL_YEARS = "ALL"
 
-# Changes when any relation in `marts` is created, rebuilt or written to: dbt's table
-# materialisation swaps in a new relation (new oid, new relfilenode); inserts, updates and
-# deletes move the counters of pg_stat_user_tables. Reads only catalogs, so it costs
-# well under a millisecond however large the marts are.
+# Changes when any relation in `marts`, or any table a `marts` view reads (the aggregate
+# tables under the views), is created, rebuilt or written to: dbt's materialisations swap in
+# a new relation (new oid, new relfilenode); inserts, updates and deletes move the counters of
+# pg_stat_user_tables. A view's reads are its rewrite rule's dependencies in pg_depend. Reads
+# only catalogs, so it costs well under a millisecond however large the marts are.
 MARTS_VERSION_SQL = """
+with marts as (
+    select c.oid, c.relkind
+    from pg_catalog.pg_class as c
+    join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+    where n.nspname = 'marts' and c.relkind in ('r', 'p', 'v', 'm')
+),
+read_by_views as (
+    select distinct d.refobjid as oid
+    from marts
+    join pg_catalog.pg_rewrite as r on r.ev_class = marts.oid
+    join pg_catalog.pg_depend as d
+        on d.classid = 'pg_catalog.pg_rewrite'::regclass and d.objid = r.oid
+        and d.refclassid = 'pg_catalog.pg_class'::regclass and d.refobjid <> marts.oid
+    where marts.relkind = 'v'
+),
+watched as (
+    select oid from marts
+    union
+    select oid from read_by_views
+)
 select md5(coalesce(string_agg(
            c.oid::text || ':' || c.relfilenode::text || ':'
            || coalesce(s.n_tup_ins + s.n_tup_upd + s.n_tup_del, 0)::text,
            ',' order by c.oid), ''))
-from pg_catalog.pg_class as c
-join pg_catalog.pg_namespace as n on n.oid = c.relnamespace
+from watched
+join pg_catalog.pg_class as c on c.oid = watched.oid
 left join pg_catalog.pg_stat_user_tables as s on s.relid = c.oid
-where n.nspname = 'marts' and c.relkind in ('r', 'p', 'v', 'm')
 """
 
 PORTFOLIO_TOTALS_SQL = "select * from marts.dash_portfolio_totals"
