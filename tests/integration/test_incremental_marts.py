@@ -11,6 +11,10 @@ state + grade groups start empty and moves make new ones.
 from __future__ import annotations
 
 import dataclasses
+import json
+import os
+import subprocess
+import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
@@ -25,7 +29,7 @@ from hypothesis import strategies as st
 from ingestion.land import land_file
 from lendflow.dbt import run_dbt
 from lendflow.raw_tables import ensure_raw_tables_exist
-from lendflow.settings import Settings
+from lendflow.settings import REPO_ROOT, Settings
 from python_steps import run as python_steps
 from spark_jobs.compare import row_differences
 from tests.conftest import recreate_database
@@ -218,30 +222,30 @@ def test_incremental_marts_equal_a_full_rebuild_on_postgres(
 
 
 # --- Spark --------------------------------------------------------------------------------------
+# The Spark side runs in a process of its own: a JVM keeps the Derby metastore of the first
+# Spark session it started (its system home is a JVM option), so a second session in the same
+# test process, with another Spark home, would build into the first one's catalog and mix its
+# tables with another test's (tests/integration/test_spark.py's).
 def _spark_marts(spark: Any) -> Marts:
     return {mart: [row.asDict() for row in spark.table(f"marts.{mart}").collect()] for mart in AGGREGATE_MARTS}
 
 
-@pytest.mark.spark
-@pytest.mark.timeout(3600)  # a JVM, and each dbt run minutes on Spark
-@settings(max_examples=1, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(planned=one_rich_batch)
-def test_incremental_marts_equal_a_full_rebuild_on_spark(
-    planned: list[Batch], postgres: Settings, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    """One example of one batch (a dbt run on Spark takes minutes), in a Spark home of its own."""
+def spark_differences(work: Path, base: Path, later: list[Path]) -> dict[str, list[str]]:
+    """Stage base, build, stage each later batch and build again, then rebuild the marts in full;
+    the marts that differ between the two. Runs in the process's first (and only) Spark session."""
+    from lendflow import settings as config
     from lendflow.services import spark as spark_service
     from python_steps import spark as spark_python_steps
     from spark_jobs import staging
 
-    work = tmp_path_factory.mktemp("spark-marts")
-    spark_settings = dataclasses.replace(postgres, spark_home_override=work / "spark-home")
+    spark_settings = config.load()
     dirs = ["--target-path", str(work / "target"), "--log-path", str(work / "logs")]
 
     def dbt(args: list[str]) -> None:
-        assert dbt_in_process([*args, *dirs], spark_settings, "spark") == []
+        failures = dbt_in_process([*args, *dirs], spark_settings, "spark")
+        if failures:
+            raise RuntimeError(f"dbt {' '.join(args)} failed on Spark: {failures}")
 
-    base, *later = batch_files(planned, work)
     spark = spark_service.session(spark_settings)
     try:
         staging.stage_file(spark, base, spark_settings, progress=False)
@@ -253,6 +257,30 @@ def test_incremental_marts_equal_a_full_rebuild_on_spark(
             dbt(["run"])
         incremental = _spark_marts(spark)
         dbt(REBUILD_MARTS)
-        assert mart_differences(incremental, _spark_marts(spark)) == {}
+        return mart_differences(incremental, _spark_marts(spark))
     finally:
         spark.stop()
+
+
+@pytest.mark.spark
+@pytest.mark.timeout(3600)  # a JVM, and each dbt run minutes on Spark
+@settings(max_examples=1, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(planned=one_rich_batch)
+def test_incremental_marts_equal_a_full_rebuild_on_spark(
+    planned: list[Batch], postgres: Settings, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """One example of one batch (a dbt run on Spark takes minutes), in a Spark home and a process of its own."""
+    work = tmp_path_factory.mktemp("spark-marts")
+    files = batch_files(planned, work)
+    result = work / "differences.json"
+    env = {**os.environ, "LENDFLOW_PG_DB": postgres.pg_db, "LENDFLOW_SPARK_HOME": str(work / "spark-home")}
+    cmd = [sys.executable, "-m", "tests.integration.test_incremental_marts", str(work), str(result), *map(str, files)]
+    proc = subprocess.run(cmd, cwd=REPO_ROOT, env=env, capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr[-5000:]
+    assert json.loads(result.read_text()) == {}
+
+
+if __name__ == "__main__":
+    work_dir, result_file, base_file, *later_files = sys.argv[1:]
+    found = spark_differences(Path(work_dir), Path(base_file), [Path(path) for path in later_files])
+    Path(result_file).write_text(json.dumps(found))
