@@ -56,6 +56,26 @@ def slowest_nodes(limit: int = 10) -> list[tuple[str, float]]:
     return [(node, round(seconds, 2)) for node, seconds in timings[:limit]]
 
 
+def own_warehouse(parser: argparse.ArgumentParser) -> Settings:
+    """The settings of a benchmark that drops and recreates its database, PostgreSQL started.
+
+    Refuses the default database: LENDFLOW_PG_DB must name one of the benchmark's own.
+    """
+    if os.environ.get("LENDFLOW_PG_DB", "lendflow") == "lendflow":
+        parser.error("set LENDFLOW_PG_DB to a database of its own: this script drops and recreates it")
+    settings = config.load()
+    postgres.start(settings)
+    return settings
+
+
+def generated_sample(settings: Settings, rows: int, seed: int, stream_rows: int, name: str = "") -> Path:
+    """The generated sample of `rows` loans and `stream_rows` stream records, written once and reused."""
+    sample = settings.data_dir / (name or f"bench-{rows}-seed{seed}")
+    if not (sample / "stream.parquet").exists():
+        write_sample(sample, rows=rows, seed=seed, stream_rows=stream_rows)
+    return sample
+
+
 def fresh_database(settings: Settings) -> None:
     postgres.recreate_database(settings)  # with the roles and grants landing and dbt run as
 
@@ -82,13 +102,8 @@ def main() -> int:
     parser.add_argument("--events", type=int, default=10_000)
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
-    if os.environ.get("LENDFLOW_PG_DB", "lendflow") == "lendflow":
-        parser.error("set LENDFLOW_PG_DB to a database of its own: this script drops and recreates it")
-    settings = config.load()
-    postgres.start(settings)
-    sample = settings.data_dir / f"bench-{args.rows}-seed{args.seed}"
-    if not (sample / "stream.parquet").exists():
-        write_sample(sample, rows=args.rows, seed=args.seed, stream_rows=args.events)
+    settings = own_warehouse(parser)
+    sample = generated_sample(settings, args.rows, args.seed, args.events)
     fresh_database(settings)
 
     setup: list[tuple[str, float]] = []

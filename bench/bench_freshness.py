@@ -42,17 +42,16 @@ from typing import Any
 import psutil
 import psycopg
 import pyarrow.parquet as pq
+from bench_dbt import generated_sample, own_warehouse
 from confluent_kafka import Producer
 from rich.console import Console
 from rich.table import Table
 
 from ingestion.land import land_file
-from lendflow import settings as config
 from lendflow.dbt import run_dbt
 from lendflow.services import kafka, postgres
 from lendflow.settings import REPO_ROOT, Settings
 from python_steps import run as python_steps
-from sample.files import write_sample
 from streaming.producer import encode, producer_config
 
 RESULTS = Path(__file__).parent / "results" / "freshness.json"
@@ -207,15 +206,11 @@ def main() -> int:
     parser.add_argument("--drain", type=float, default=120.0, help="seconds to wait for the last messages")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
-    if os.environ.get("LENDFLOW_PG_DB", "lendflow") == "lendflow":
-        parser.error("set LENDFLOW_PG_DB to a database of its own: this script drops and recreates it")
-    settings = config.load()
-    postgres.start(settings)
+    settings = own_warehouse(parser)
     kafka.start(settings)
     total = int(args.rate * args.seconds)
-    sample = settings.data_dir / f"bench-{args.rows}-seed{args.seed}-stream{total}"
-    if not (sample / "stream.parquet").exists():
-        write_sample(sample, rows=args.rows, seed=args.seed, stream_rows=total)
+    name = f"bench-{args.rows}-seed{args.seed}-stream{total}"
+    sample = generated_sample(settings, args.rows, args.seed, total, name=name)
     postgres.recreate_database(settings)
     say(f"warehouse of {args.rows:,} loans: landing, Python steps, full dbt build")
     land_file(sample / "loans.parquet", settings)

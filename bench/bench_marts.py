@@ -15,22 +15,18 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import tempfile
 from pathlib import Path
 
-from bench_dbt import fresh_database, store_events
+from bench_dbt import fresh_database, generated_sample, own_warehouse, store_events
 from rich.console import Console
 from rich.table import Table
 
 from ingestion.land import land_file
-from lendflow import settings as config
 from lendflow.dbt import run_dbt
-from lendflow.services import postgres
 from lendflow.settings import DBT_PROJECT_DIR
 from python_steps import run as python_steps
-from sample.files import write_sample
 
 AGGREGATE_PREFIXES = ("dash_", "rpt_", "int_loan_group_keys", "int_loan_totals_", "int_default_totals_",
                       "int_loan_amount_quartiles_")  # fmt: skip
@@ -53,13 +49,8 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--project-dir", type=Path, default=DBT_PROJECT_DIR)
     args = parser.parse_args()
-    if os.environ.get("LENDFLOW_PG_DB", "lendflow") == "lendflow":
-        parser.error("set LENDFLOW_PG_DB to a database of its own: this script drops and recreates it")
-    settings = config.load()
-    postgres.start(settings)
-    sample = settings.data_dir / f"bench-{args.rows}-seed{args.seed}"
-    if not (sample / "stream.parquet").exists():
-        write_sample(sample, rows=args.rows, seed=args.seed, stream_rows=args.events)
+    settings = own_warehouse(parser)
+    sample = generated_sample(settings, args.rows, args.seed, args.events)
     fresh_database(settings)
     project = ["--project-dir", str(args.project_dir.resolve())]
     with tempfile.TemporaryDirectory() as target:
