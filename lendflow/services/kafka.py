@@ -150,12 +150,28 @@ def _java_cmd(settings: Settings, main: str, *args: str) -> list[str]:
     ]
 
 
+def cluster_id_from(raw: bytes) -> str:
+    """A KRaft cluster id: 16 bytes as URL-safe base64 without padding (`kafka-storage random-uuid`)."""
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def usable_cluster_id(cluster_id: str) -> bool:
+    """Kafka's own Uuid.randomUuid never returns an id that starts with '-': the storage tool's
+    argument parser would take it for an option and fail with "expected one argument"."""
+    return len(cluster_id) == 22 and not cluster_id.startswith("-")
+
+
 def _cluster_id(settings: Settings) -> str:
-    """The cluster id, made once and kept in kafka_home (the same format as `kafka-storage random-uuid`)."""
+    """The cluster id, made once and kept in kafka_home; an unusable one left by an older version is replaced
+    (it can never have formatted the storage)."""
     path = settings.kafka_home / "cluster.id"
-    if not path.is_file():
-        path.write_text(base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=") + "\n")
-    return path.read_text().strip()
+    if path.is_file() and usable_cluster_id(path.read_text().strip()):
+        return path.read_text().strip()
+    cluster_id = cluster_id_from(uuid.uuid4().bytes)
+    while not usable_cluster_id(cluster_id):
+        cluster_id = cluster_id_from(uuid.uuid4().bytes)
+    path.write_text(cluster_id + "\n")
+    return cluster_id
 
 
 def _format_storage(settings: Settings, config: Path) -> None:
