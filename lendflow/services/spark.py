@@ -27,6 +27,8 @@ if TYPE_CHECKING:
 # (NoSuchMethodError in LogicalRDD); see dbt_project/macros/spark/ for how merge is done.
 KAFKA_PACKAGE = "org.apache.spark:spark-sql-kafka-0-10_2.13:4.2.0"
 POSTGRES_JDBC_PACKAGE = "org.postgresql:postgresql:42.7.4"
+# Its jar's SHA-256 (Maven Central's file, as Ivy caches it): the compose stack checks what it downloads.
+POSTGRES_JDBC_SHA256 = "188976721ead8e8627eb6d8389d500dccc0c9bebd885268a3047180274a6031e"
 ALL_PACKAGES = (KAFKA_PACKAGE, POSTGRES_JDBC_PACKAGE)
 
 
@@ -70,35 +72,83 @@ def spark_conf(settings: Settings) -> dict[str, str]:
     }
 
 
-def cluster_conf(settings: Settings) -> dict[str, str]:
-    """The local standalone cluster (lendflow/services/spark_cluster.py): its spark-defaults.conf.
+def standalone_conf(master_url: str, worker_cores: int, warehouse_dir: str, jdbc_driver_jar: str) -> dict[str, str]:
+    """What every application on a standalone cluster of lendflow's sets: the local one
+    (:func:`cluster_conf`) and docker-compose.yml's (:func:`compose_spark_defaults`) alike.
 
-    Its master and worker read it, and so does every application submitted to it (the Thrift
-    server first) through SPARK_CONF_DIR: one catalog, a Hive metastore in PostgreSQL
-    (hive-site.xml beside it, :func:`metastore_properties`) that several JVMs can share.
+    A Hive catalog whose metastore lives in PostgreSQL (hive-site.xml beside it,
+    :func:`metastore_properties`), so several JVMs share it.
     """
     return {
-        "spark.master": settings.spark_master_url,
-        # Drivers listen on loopback only, like the cluster (else Spark picks the first interface's address).
-        "spark.driver.host": LOCAL_HOST,
-        "spark.driver.bindAddress": LOCAL_HOST,
+        "spark.master": master_url,
         "spark.driver.memory": "1g",
         # An application takes at most half the worker (the default is all of it, for as long as it
         # runs): the Thrift server never releases its executors, and a job submitted beside it
         # (Spark staging) would wait for cores forever.
-        "spark.cores.max": str(max(1, settings.spark_worker_cores // 2)),
+        "spark.cores.max": str(max(1, worker_cores // 2)),
         "spark.executor.memory": "1g",
-        "spark.sql.warehouse.dir": str(settings.spark_cluster_home / "warehouse"),
+        "spark.sql.warehouse.dir": warehouse_dir,
         "spark.sql.catalogImplementation": "hive",
         # The metastore's JDBC driver must be on the driver's own classpath: Hive's client
         # looks drivers up through DriverManager, which ignores jars that --packages adds later.
-        "spark.driver.extraClassPath": str(maven_jar(settings, POSTGRES_JDBC_PACKAGE)),
-        "spark.jars.ivy": str(settings.spark_packages_dir),
-        "spark.local.dir": str(settings.spark_cluster_home / "tmp"),
+        "spark.driver.extraClassPath": jdbc_driver_jar,
         # Only the RPC port: no REST submission server (port 6066) to guard.
         "spark.master.rest.enabled": "false",
         **APPLICATION_CONF,
     }
+
+
+def cluster_conf(settings: Settings) -> dict[str, str]:
+    """The local standalone cluster (lendflow/services/spark_cluster.py): its spark-defaults.conf.
+
+    Its master and worker read it, and so does every application submitted to it (the Thrift
+    server first) through SPARK_CONF_DIR.
+    """
+    return {
+        **standalone_conf(
+            settings.spark_master_url,
+            settings.spark_worker_cores,
+            str(settings.spark_cluster_home / "warehouse"),
+            str(maven_jar(settings, POSTGRES_JDBC_PACKAGE)),
+        ),
+        # Drivers listen on loopback only, like the cluster (else Spark picks the first interface's address).
+        "spark.driver.host": LOCAL_HOST,
+        "spark.driver.bindAddress": LOCAL_HOST,
+        "spark.jars.ivy": str(settings.spark_packages_dir),
+        "spark.local.dir": str(settings.spark_cluster_home / "tmp"),
+    }
+
+
+# --- docker-compose.yml's cluster -------------------------------------------------------------
+# The apache/spark image runs Spark from /opt/spark as the user `spark`; its WORKDIR,
+# /opt/spark/work-dir, is writable by that user and holds the `spark-data` volume, which every
+# Spark container mounts: the warehouse and the metastore's JDBC driver are there.
+COMPOSE_MASTER_URL = "spark://spark-master:7077"
+COMPOSE_WORK_DIR = "/opt/spark/work-dir"
+COMPOSE_METASTORE_DB = "spark_metastore"  # a database and the role that owns it, in the stack's PostgreSQL
+# Hadoop's Configuration (hive-site.xml) reads `${env.NAME}` from the environment: no password in the file.
+COMPOSE_METASTORE_PASSWORD_VARIABLE = "SPARK_METASTORE_PASSWORD"
+
+
+def compose_jdbc_driver_jar() -> str:
+    """Where the stack's spark-metastore-init job puts the PostgreSQL JDBC driver."""
+    return f"{COMPOSE_WORK_DIR}/jars/{maven_jar_name(POSTGRES_JDBC_PACKAGE)}"
+
+
+def compose_spark_defaults() -> dict[str, str]:
+    """docker-compose.yml's cluster: its spark-defaults.conf, sized as the local cluster's default.
+
+    The drivers keep Spark's default address (the container's), which the worker's executors reach.
+    """
+    return standalone_conf(
+        COMPOSE_MASTER_URL, Settings.spark_worker_cores, f"{COMPOSE_WORK_DIR}/warehouse", compose_jdbc_driver_jar()
+    )
+
+
+def compose_metastore_login() -> tuple[str, str, str]:
+    """(JDBC URL, user, password) of the stack's metastore; the password as Hadoop reads it from the environment."""
+    jdbc_url = f"jdbc:postgresql://postgres:5432/{COMPOSE_METASTORE_DB}"
+    return jdbc_url, COMPOSE_METASTORE_DB, "${env." + COMPOSE_METASTORE_PASSWORD_VARIABLE + "}"
 
 
 def metastore_properties(jdbc_url: str, user: str, password: str) -> dict[str, str]:
@@ -119,10 +169,33 @@ def metastore_properties(jdbc_url: str, user: str, password: str) -> dict[str, s
     }
 
 
+def schema_tool_properties(jdbc_url: str, user: str) -> dict[str, str]:
+    """DataNucleus SchemaTool's connection to the metastore (its password is added where it runs).
+
+    `datanucleus1` is the identifier style Hive names its tables with.
+    """
+    return {
+        "datanucleus.ConnectionDriverName": "org.postgresql.Driver",
+        "datanucleus.ConnectionURL": jdbc_url,
+        "datanucleus.ConnectionUserName": user,
+        "datanucleus.identifierFactory": "datanucleus1",
+    }
+
+
+def maven_jar_name(coordinate: str) -> str:
+    """The file name Spark's Ivy resolution gives the jar of `group:artifact:version`."""
+    group, artifact, version = coordinate.split(":")
+    return f"{group}_{artifact}-{version}.jar"
+
+
 def maven_jar(settings: Settings, coordinate: str) -> Path:
     """Where Spark's Ivy resolution of `group:artifact:version` leaves its jar in the shared cache."""
+    return settings.spark_packages_dir / "jars" / maven_jar_name(coordinate)
+
+
+def maven_central_url(coordinate: str) -> str:
     group, artifact, version = coordinate.split(":")
-    return settings.spark_packages_dir / "jars" / f"{group}_{artifact}-{version}.jar"
+    return f"https://repo1.maven.org/maven2/{group.replace('.', '/')}/{artifact}/{version}/{artifact}-{version}.jar"
 
 
 def session(settings: Settings, packages: Iterable[str] = ALL_PACKAGES, app_name: str = "lendflow") -> SparkSession:

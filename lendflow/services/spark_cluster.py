@@ -45,7 +45,13 @@ from lendflow.services.base import (
     terminate,
     wait_until,
 )
-from lendflow.services.spark import POSTGRES_JDBC_PACKAGE, cluster_conf, maven_jar, metastore_properties
+from lendflow.services.spark import (
+    POSTGRES_JDBC_PACKAGE,
+    cluster_conf,
+    maven_jar,
+    metastore_properties,
+    schema_tool_properties,
+)
 from lendflow.settings import LOCAL_HOST, Settings
 
 NAME = "spark-cluster"
@@ -154,7 +160,7 @@ def create_metastore_schema(settings: Settings) -> None:
     """Every table of Hive's metastore at once, with DataNucleus's SchemaTool and Hive's own mapping.
 
     Hive's schema scripts are not in the wheel, but its JDO mapping (package.jdo) is, and it
-    is what Hive itself reads; `datanucleus1` is the identifier style Hive names tables with.
+    is what Hive itself reads.
     """
     jars = pyspark_home() / "jars"
     work = conf_dir(settings) / "schema"
@@ -166,15 +172,7 @@ def create_metastore_schema(settings: Settings) -> None:
     props = work / "datanucleus.properties"
     _write_private(
         props,
-        properties_text(
-            {
-                "datanucleus.ConnectionDriverName": "org.postgresql.Driver",
-                "datanucleus.ConnectionURL": url,
-                "datanucleus.ConnectionUserName": user,
-                "datanucleus.ConnectionPassword": password,
-                "datanucleus.identifierFactory": "datanucleus1",
-            }
-        ),
+        properties_text({**schema_tool_properties(url, user), "datanucleus.ConnectionPassword": password}),
     )
     classpath = f"{jars}/*:{maven_jar(settings, POSTGRES_JDBC_PACKAGE)}"
     command = [_java(), "-cp", classpath, "org.datanucleus.store.schema.SchemaTool"]

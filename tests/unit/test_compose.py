@@ -42,20 +42,23 @@ STACK = {
     "airflow-triggerer",
     "dashboard",
     "pgadmin",
+    "spark-metastore-init",
     "spark-master",
     "spark-worker",
     "spark-thrift",
 }
-ONE_SHOT = {"warehouse-init", "airflow-init"}
+ONE_SHOT = {"warehouse-init", "airflow-init", "spark-metastore-init"}
 AIRFLOW = {"airflow-apiserver", "airflow-scheduler", "airflow-dag-processor", "airflow-triggerer"}
 OFFICIAL_IMAGES = {
     "postgres": "postgres:",
     "kafka": "apache/kafka:",
     "pgadmin": "dpage/pgadmin4:",
+    "spark-metastore-init": "apache/spark:",
     "spark-master": "apache/spark:",
     "spark-worker": "apache/spark:",
     "spark-thrift": "apache/spark:",
 }
+SPARK = {"spark-master", "spark-worker", "spark-thrift"}
 SECRET_NAME = re.compile(r"PASSWORD|SECRET|FERNET|_KEY$|EMAIL$|ADMIN_USER$")
 # Neither asks who connects: the containers reach them by name, the host only when asked.
 UNAUTHENTICATED = {"kafka", "spark-thrift"}
@@ -271,7 +274,7 @@ def test_official_images_pinned_to_a_version(compose: dict[str, Any]) -> None:
 def test_spark_cluster_runs_the_version_of_pyspark_in_the_lock(compose: dict[str, Any]) -> None:
     pinned = re.search(r"^pyspark==(\S+)$", (REPO_ROOT / "requirements.lock").read_text(), re.M)
     assert pinned
-    for name in ("spark-master", "spark-worker", "spark-thrift"):
+    for name in SPARK | {"spark-metastore-init"}:
         assert compose["services"][name]["image"] == f"apache/spark:{pinned[1]}"
 
 
@@ -462,6 +465,85 @@ def test_role_dsns_name_the_roles_the_bootstrap_creates(compose: dict[str, Any])
     env = environment(compose["services"]["warehouse-init"])
     for role in ROLES:
         assert conninfo_to_dict(env[f"LENDFLOW_{role.upper()}_DSN"])["user"] == f"lendflow_{role}"
+
+
+# --- the Spark cluster: the local cluster's configuration -------------------------------------
+def test_compose_spark_files_are_the_ones_lendflow_renders() -> None:
+    # Compose cannot import lendflow/services/spark.py, so the stack's Spark configuration is
+    # committed as rendered; a change to the settings must come with the files.
+    from lendflow.services.spark_compose import REGENERATE, SPARK_DIR, rendered_files
+
+    rendered = rendered_files()
+    for name, text in rendered.items():
+        path = SPARK_DIR / name
+        committed = path.read_text() if path.is_file() else None
+        assert committed == text, f"{path.relative_to(REPO_ROOT)} is stale: regenerate it with `{REGENERATE}`"
+    conf_files = {path.name for path in (SPARK_DIR / "conf").iterdir()}
+    assert conf_files == {name.removeprefix("conf/") for name in rendered if name.startswith("conf/")}
+
+
+def spark_conf_dir_mount(service: Mapping[str, Any]) -> str:
+    """The repository folder a Spark service reads as its SPARK_CONF_DIR."""
+    conf_dir = environment(service)["SPARK_CONF_DIR"]
+    (source,) = [v.split(":")[0] for v in service.get("volumes", []) if v.split(":")[1] == conf_dir]
+    return source
+
+
+def test_spark_services_read_the_rendered_configuration_only(compose: dict[str, Any]) -> None:
+    from lendflow.services.spark import COMPOSE_MASTER_URL, COMPOSE_WORK_DIR, compose_spark_defaults
+
+    services = compose["services"]
+    for name in SPARK:
+        service = services[name]
+        assert spark_conf_dir_mount(service) == "./docker/spark/conf", name
+        # Every Spark setting comes from spark-defaults.conf, none from a command line.
+        assert not [arg for arg in service["command"] if arg in ("--conf", "-c") or arg.startswith("spark.")], name
+    assert compose_spark_defaults()["spark.master"] == COMPOSE_MASTER_URL
+    host, port = COMPOSE_MASTER_URL.removeprefix("spark://").split(":")
+    assert host in services
+    master = services["spark-master"]["command"]
+    assert master[master.index("--host") + 1] == host and master[master.index("--port") + 1] == port
+    assert COMPOSE_MASTER_URL in services["spark-worker"]["command"]
+    # The warehouse, and the JDBC driver the init job fetches, in one volume: the Thrift server
+    # (the driver) and the worker's executors read and write the same folder.
+    defaults = compose_spark_defaults()
+    for key in ("spark.sql.warehouse.dir", "spark.driver.extraClassPath"):
+        assert defaults[key].startswith(COMPOSE_WORK_DIR + "/"), key
+    for name in ("spark-worker", "spark-thrift", "spark-metastore-init"):
+        assert f"spark-data:{COMPOSE_WORK_DIR}" in services[name]["volumes"], name
+
+
+def test_compose_worker_is_sized_as_the_local_clusters_default(default_settings: config.Settings) -> None:
+    from lendflow.services.spark import compose_spark_defaults
+    from lendflow.services.spark_compose import compose_spark_env
+
+    env = compose_spark_env()
+    assert env["SPARK_WORKER_CORES"] == str(default_settings.spark_worker_cores)
+    assert env["SPARK_WORKER_MEMORY"] == default_settings.spark_worker_memory
+    assert compose_spark_defaults()["spark.cores.max"] == str(default_settings.spark_worker_cores // 2)
+
+
+def test_the_metastore_is_a_database_of_the_stacks_postgres_made_before_thrift(compose: dict[str, Any]) -> None:
+    from lendflow.services.spark import COMPOSE_METASTORE_PASSWORD_VARIABLE, compose_metastore_login
+
+    services = compose["services"]
+    jdbc_url, user, password = compose_metastore_login()
+    host_port, _, database = jdbc_url.removeprefix("jdbc:postgresql://").partition("/")
+    assert host_port == "postgres:5432" and user == database
+    # The postgres image's init script creates that database and role, with the password that
+    # the Thrift server (hive-site.xml) and the schema job read from the same variable.
+    initdb = (REPO_ROOT / "docker" / "postgres" / "initdb.d" / "20-spark-metastore.sh").read_text()
+    assert f"create database {database} owner {user}" in initdb
+    assert f"role {user} with login" in initdb
+    assert COMPOSE_METASTORE_PASSWORD_VARIABLE == "SPARK_METASTORE_PASSWORD"
+    assert password == "${env.SPARK_METASTORE_PASSWORD}"  # Hadoop's syntax for an environment variable
+    secret = environment(services["postgres"])[COMPOSE_METASTORE_PASSWORD_VARIABLE]
+    for name in ("spark-thrift", "spark-metastore-init"):
+        assert environment(services[name])[COMPOSE_METASTORE_PASSWORD_VARIABLE] == secret, name
+    init = services["spark-metastore-init"]
+    assert {v.split(":")[0] for v in init["volumes"]} >= {"./docker/spark/metastore"}
+    assert init["depends_on"] == {"postgres": {"condition": "service_healthy"}}
+    assert "spark-metastore-init" in services["spark-thrift"]["depends_on"]
 
 
 # --- exposure: what listens on the host ---------------------------------------------------------
