@@ -55,11 +55,12 @@ def stream(
             help="Seconds a cycle waits for a first new message (default: $LENDFLOW_STREAM_POLL_INTERVAL, 1)."
         ),
     ] = None,
-    full_tests_every: Annotated[
+    periodic_every: Annotated[
         int | None,
         typer.Option(
-            help="Also run every dbt test (unit tests included) after every N builds; 0: never "
-            "(default: $LENDFLOW_STREAM_FULL_TESTS_EVERY, 20)."
+            help="After every N builds also run the periodic lane (selector `stream_periodic`: the "
+            "models tagged periodic, the views, every dbt test); 0: never "
+            "(default: $LENDFLOW_STREAM_PERIODIC_EVERY, 20)."
         ),
     ] = None,
     max_cycles: Annotated[int | None, typer.Option(help="Stop after N cycles (tests, benchmarks).")] = None,
@@ -70,11 +71,12 @@ def stream(
 ) -> None:
     """Land the topic continuously and keep the marts up to date after every landed batch.
 
-    Each cycle lands what has arrived, exactly once (as `consume`), then maps new job titles and
-    runs dbt in this process on the stream path (selector `stream_path`: staging of events,
-    intermediate incrementals, fct_loans, the marts, and their data tests), parsing the project
-    only when it changed. A cycle with no new message runs no dbt. A failed build is shown and
-    retried next cycle; landing goes on. SIGTERM or Ctrl-C stops after the current cycle.
+    Each cycle lands what has arrived, exactly once (as `consume`), then maps the batch's new job
+    titles and runs dbt in this process on the stream path (selector `stream_path`: staging of
+    events, intermediate incrementals, fct_loans, the aggregate tables the marts read, and their
+    data tests), parsing the project only when it changed. Every N builds the periodic lane
+    follows (`--periodic-every`). A cycle with no new message runs no dbt. A failed build is
+    shown and retried next cycle; landing goes on. SIGTERM or Ctrl-C stops after the current cycle.
     """
     from orchestration.stream import StreamOptions, StreamState, run_stream
     from streaming.consumer import ConsumerError
@@ -85,7 +87,7 @@ def stream(
         topic=topic,
         group=group,
         poll_interval=poll_interval,
-        full_tests_every=full_tests_every,
+        periodic_every=periodic_every,
         max_cycles=max_cycles,
         until_idle=until_idle,
     )

@@ -44,8 +44,10 @@ state under ``LENDFLOW_HOME`` (git-ignored).
 |                           |                                 | or build (local mode only)              |
 | LENDFLOW_STREAM_POLL_INTERVAL | 1.0                         | `lendflow stream`: seconds a cycle waits|
 |                           |                                 | for the first new message               |
-| LENDFLOW_STREAM_FULL_TESTS_EVERY | 20                       | `lendflow stream`: every N builds, also |
-|                           |                                 | every test (unit tests included)        |
+| LENDFLOW_STREAM_PERIODIC_EVERY | 20                         | `lendflow stream`: every N builds, also |
+|                           |                                 | the periodic lane (selector             |
+|                           |                                 | stream_periodic: whole-table models,    |
+|                           |                                 | views, every test)                      |
 | LENDFLOW_STREAM_MAX_BATCH | 100000                          | `lendflow stream`: most messages landed |
 |                           |                                 | (and built) per cycle                   |
 """
@@ -139,9 +141,9 @@ class Settings:
     cosmos_load_mode: str = "dbt_manifest"
     cosmos_test_behavior: str = "after_each"
     # `lendflow stream` (orchestration/stream.py): how long a cycle waits for new messages, how
-    # often the full test suite runs (in builds), and the most messages one cycle lands.
+    # often the periodic lane runs (in builds), and the most messages one cycle lands.
     stream_poll_interval: float = 1.0
-    stream_full_tests_every: int = 20
+    stream_periodic_every: int = 20
     stream_max_batch: int = 100_000
     # The local Spark cluster (lendflow/services/spark_cluster.py), sized for a laptop, and the
     # Thrift server the spark_thrift target dials: the local cluster's unless the host is remote.
@@ -327,7 +329,7 @@ def load() -> Settings:
         cosmos_load_mode=_env("LENDFLOW_COSMOS_LOAD_MODE", "dbt_manifest"),
         cosmos_test_behavior=_env("LENDFLOW_COSMOS_TEST_BEHAVIOR", "after_each"),
         stream_poll_interval=float(_env("LENDFLOW_STREAM_POLL_INTERVAL", "1.0")),
-        stream_full_tests_every=int(_env("LENDFLOW_STREAM_FULL_TESTS_EVERY", "20")),
+        stream_periodic_every=int(_env("LENDFLOW_STREAM_PERIODIC_EVERY", "20")),
         stream_max_batch=int(_env("LENDFLOW_STREAM_MAX_BATCH", "100000")),
         spark_master_port=int(_env("LENDFLOW_SPARK_MASTER_PORT", "57077")),
         spark_master_ui_port=int(_env("LENDFLOW_SPARK_MASTER_UI_PORT", "58081")),

@@ -4,11 +4,15 @@ One cycle:
 
 1. land what has arrived on the topic (waiting up to the poll interval for a first message),
    exactly once (streaming.micro_batches: one transaction per batch, offsets after it);
-2. if anything landed, or an earlier build is still owed: the Python steps map the new job
-   titles (nothing is refitted), then dbt builds the stream path (the `stream_path` selector:
-   staging of events -> intermediate incrementals -> fct_loans -> the marts, with their data
-   tests) in this process, with the manifest parsed once (lendflow.dbt_session);
-3. every `full_tests_every` builds, the whole test suite (unit tests included) runs too.
+2. if anything landed, or an earlier build is still owed: the Python steps map the batch's
+   new job titles (python_steps.run.StreamSteps: nothing is refitted, and only the batch is
+   read), then dbt builds the stream path (the `stream_path` selector: staging of events ->
+   intermediate incrementals -> fct_loans -> the aggregate tables the marts read, with their
+   data tests) in this process, with the manifest parsed once (lendflow.dbt_session);
+3. every `periodic_every` builds, the periodic lane follows: the Python steps on everything
+   landed (titles another process landed included), then the `stream_periodic` selector: the
+   models that cost a scan of every loan whatever the batch (tagged `periodic`), the views, and
+   the whole test suite, unit tests included.
 
 A cycle with nothing new runs no dbt at all. The first cycle builds whatever landed: a build
 owed by a process killed before it finished is owed to the next one (the events are landed and
@@ -24,7 +28,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -40,7 +44,7 @@ log = logging.getLogger(__name__)
 SELECTOR = "stream_path"
 STREAM_BUILD = ("build", "--selector", SELECTOR)
 WHOLE_BUILD = ("build",)
-FULL_TESTS = ("test",)
+PERIODIC_BUILD = ("build", "--selector", "stream_periodic")
 
 
 @dataclass(frozen=True)
@@ -48,7 +52,7 @@ class StreamOptions:
     topic: str | None = None
     group: str | None = None  # default: the warehouse's own (streaming.consumer.default_group)
     poll_interval: float = 1.0
-    full_tests_every: int = 20  # builds; 0: never
+    periodic_every: int = 20  # builds; 0: never
     max_batch: int = 100_000
     max_cycles: int | None = None
     until_idle: bool = False  # stop once everything on the topic has landed and been built
@@ -57,7 +61,7 @@ class StreamOptions:
     def from_settings(cls, settings: Settings, **overrides: object) -> StreamOptions:
         defaults = cls(
             poll_interval=settings.stream_poll_interval,
-            full_tests_every=settings.stream_full_tests_every,
+            periodic_every=settings.stream_periodic_every,
             max_batch=settings.stream_max_batch,
         )
         return replace(defaults, **{k: v for k, v in overrides.items() if v is not None})  # type: ignore[arg-type]
@@ -87,7 +91,7 @@ def widen(owed: SentRange | None, sent: SentRange | None) -> SentRange | None:
     return (min(owed[0], sent[0]), max(owed[1], sent[1]))
 
 
-def full_tests_due(builds: int, every: int) -> bool:
+def periodic_due(builds: int, every: int) -> bool:
     """After the every-th successful build, and each every builds after it."""
     return every > 0 and builds > 0 and builds % every == 0
 
@@ -98,7 +102,7 @@ class CycleReport:
     batch: MicroBatch
     land_seconds: float
     build: DbtOutcome | None = None  # None: no dbt (nothing new and nothing owed, or the Python steps failed)
-    full_tests: DbtOutcome | None = None
+    periodic: DbtOutcome | None = None  # the periodic lane, when it ran
     freshness: Freshness | None = None  # after a successful build of messages with send times
     error: str = ""  # why the build failed (dbt's failures, or the Python steps' error)
     seconds: float = 0.0
@@ -113,8 +117,9 @@ class CycleReport:
             text += f", {verdict} {self.build.nodes} nodes in {self.build.seconds:.1f} s"
             if self.build.parsed:
                 text += " (parsed the project first)"
-        if self.full_tests is not None:
-            text += f", full tests {'passed' if self.full_tests.success else 'FAILED'}"
+        if self.periodic is not None:
+            verdict = "passed" if self.periodic.success else "FAILED"
+            text += f", periodic lane {verdict} ({self.periodic.nodes} nodes in {self.periodic.seconds:.1f} s)"
         if self.freshness is not None:
             text += f"; freshness {self.freshness.newest:.1f} s (oldest message {self.freshness.oldest:.1f} s)"
         return text + f"; cycle {self.seconds:.1f} s"
@@ -157,27 +162,34 @@ def warehouse_built(settings: Settings) -> bool:
 class StreamBuilder:
     """Brings the marts up to date after a landed batch: the Python steps, then dbt in-process."""
 
-    def __init__(self, settings: Settings, session: DbtSession, full_tests_every: int) -> None:
+    def __init__(self, settings: Settings, session: DbtSession, periodic_every: int) -> None:
         self._settings = settings
         self._session = session
-        self._full_tests_every = full_tests_every
+        self._periodic_every = periodic_every
+        self._steps = python_steps.StreamSteps(settings)
         self._built_once = warehouse_built(settings)
 
-    def build(self, builds_before: int) -> tuple[DbtOutcome | None, DbtOutcome | None, str]:
-        """(the build, the full tests if due, why it failed or ""); the build is None when the
-        Python steps failed before it. Never raises for a failed build."""
+    def build(
+        self, builds_before: int, message_values: Sequence[str | None] = ()
+    ) -> tuple[DbtOutcome | None, DbtOutcome | None, str]:
+        """(the build, the periodic lane if due, why it failed or ""); the build is None when
+        the Python steps failed before it. Never raises for a failed build."""
+        periodic = periodic_due(builds_before + 1, self._periodic_every)
         try:
-            python_steps.run(self._settings, refit=False)
+            if periodic or not self._steps.caught_up:
+                self._steps.catch_up()
+            else:
+                self._steps.add_batch(message_values)
         except Exception as error:  # the build must never stop landing: report it, build again next cycle
             return None, None, f"python steps failed: {' '.join(str(error).split()) or type(error).__name__}"
         build = self._session.invoke(STREAM_BUILD if self._built_once else WHOLE_BUILD)
         if not build.success:
             return build, None, build.summary()
         self._built_once = True
-        if not full_tests_due(builds_before + 1, self._full_tests_every):
+        if not periodic:
             return build, None, ""
-        tests = self._session.invoke(FULL_TESTS)
-        return build, tests, "" if tests.success else tests.summary()
+        lane = self._session.invoke(PERIODIC_BUILD)
+        return build, lane, "" if lane.success else lane.summary()
 
 
 def run_stream(
@@ -194,7 +206,7 @@ def run_stream(
     stop = stop or threading.Event()
     state = StreamState()
     session = DbtSession(settings, target_path=target_path or settings.home / "stream" / settings.pg_db / "target")
-    builder = StreamBuilder(settings, session, options.full_tests_every)
+    builder = StreamBuilder(settings, session, options.periodic_every)
     owed = True  # the first cycle builds: see the module's docstring
     unbuilt: SentRange | None = None
     with (
@@ -214,11 +226,11 @@ def run_stream(
             if owed:
                 state.doing = f"building (cycle {state.cycles}, {batch.messages:,} new messages)"
                 on_build(state)
-                build, tests, error = builder.build(state.builds)
+                build, lane, error = builder.build(state.builds, batch.values)
                 built = build is not None and build.success
-                # at the end of the build that put them in the marts (the full tests come after)
+                # at the end of the build that put them in the marts (the periodic lane comes after)
                 fresh = freshness_at(int(build.ended_at * 1000), unbuilt) if build and built and unbuilt else None
-                report = replace(report, build=build, full_tests=tests, freshness=fresh, error=error)
+                report = replace(report, build=build, periodic=lane, freshness=fresh, error=error)
                 state.last_build = build or state.last_build
                 if built:
                     owed, unbuilt = False, None

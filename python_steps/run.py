@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from itertools import chain
 
@@ -22,7 +22,7 @@ from python_steps.inputs import (
     fold_landed_values,
     stream_rows,
 )
-from python_steps.titles import TitleMapping, canonical_titles
+from python_steps.titles import TitleMapping, TitleTally
 from python_steps.transforms import TRANSFORMED_COLUMNS, FittedParameter, can_fit, fit_yeo_johnson
 
 log = logging.getLogger(__name__)
@@ -135,6 +135,27 @@ def ensure_tables(conn: psycopg.Connection) -> None:
         conn.execute(ddl)
 
 
+def _run(settings: Settings, *, refit: bool) -> tuple[StepsReport, TitleTally]:
+    # A transform step: it runs as dbt does, as the transformer (reads raw, owns python_steps).
+    ensure_raw_tables_exist(settings, settings.role_dsn("transformer"))
+    with connect(settings, role="transformer") as conn:
+        ensure_tables(conn)
+        fitted = set() if refit else fitted_columns(conn)
+        landed = read_landed_values(conn, with_balances=not set(TRANSFORMED_COLUMNS) <= fitted)
+        titles = TitleTally.of(landed.titles, mapped=set() if refit else mapped_titles(conn))
+        mappings = titles.new_mappings()
+        parameters = [
+            fit_yeo_johnson(column, values)
+            for column, values in landed.balances.items()
+            if column not in fitted and can_fit(column, values)
+        ]
+        write_outputs(conn, mappings, parameters, refit=refit)
+    titles.mark_mapped(mappings)
+    report = StepsReport(len(mappings), len({m.canonical_title for m in mappings}), parameters, refit)
+    log.info("python steps: %s", report.summary())
+    return report, titles
+
+
 def run(settings: Settings, *, refit: bool = True) -> StepsReport:
     """Fit both steps on everything landed so far and store their tables (see write_outputs for refit).
 
@@ -142,19 +163,39 @@ def run(settings: Settings, *, refit: bool = True) -> StepsReport:
     would be among all titles) and a lambda only for a column that has none yet: recomputing
     the whole map and both lambdas only to keep none of it would cost seconds per million loans.
     """
-    # A transform step: it runs as dbt does, as the transformer (reads raw, owns python_steps).
-    ensure_raw_tables_exist(settings, settings.role_dsn("transformer"))
-    with connect(settings, role="transformer") as conn:
-        ensure_tables(conn)
-        fitted = set() if refit else fitted_columns(conn)
-        landed = read_landed_values(conn, with_balances=not set(TRANSFORMED_COLUMNS) <= fitted)
-        mappings = canonical_titles(landed.titles, skip=set() if refit else mapped_titles(conn))
-        parameters = [
-            fit_yeo_johnson(column, values)
-            for column, values in landed.balances.items()
-            if column not in fitted and can_fit(column, values)
-        ]
-        write_outputs(conn, mappings, parameters, refit=refit)
-    report = StepsReport(len(mappings), len({m.canonical_title for m in mappings}), parameters, refit)
-    log.info("python steps: %s", report.summary())
-    return report
+    return _run(settings, refit=refit)[0]
+
+
+class StreamSteps:
+    """The Python steps of a long-lived stream process: what ``run(refit=False)`` stores, at
+    the cost of the batch instead of every landed record.
+
+    ``catch_up`` is that full run, and keeps every title's count in memory; ``add_batch``
+    then counts the titles of a landed batch and maps those not mapped yet. Records landed by
+    another process (a batch file) count from the next ``catch_up``: the stream process calls
+    it first and then periodically.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self._titles: TitleTally | None = None
+
+    @property
+    def caught_up(self) -> bool:
+        return self._titles is not None
+
+    def catch_up(self) -> StepsReport:
+        report, self._titles = _run(self._settings, refit=False)
+        return report
+
+    def add_batch(self, message_values: Iterable[str | None]) -> StepsReport:
+        """Map the new titles among these messages (and any a failed write left unmapped)."""
+        if self._titles is None:
+            return self.catch_up()
+        self._titles.add(fold_landed_values(stream_rows(message_values), with_balances=False).titles)
+        mappings = self._titles.new_mappings()
+        if mappings:
+            with connect(self._settings, role="transformer") as conn:
+                write_outputs(conn, mappings, [], refit=False)
+            self._titles.mark_mapped(mappings)
+        return StepsReport(len(mappings), len({m.canonical_title for m in mappings}), [], refit=False)

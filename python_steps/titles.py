@@ -15,7 +15,7 @@ import re
 import string
 from collections import Counter, defaultdict
 from collections.abc import Collection, Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from rapidfuzz import fuzz, process
 
@@ -111,6 +111,54 @@ def merge_rare_keys(
     return mapping
 
 
+@dataclass
+class TitleTally:
+    """Loans per trimmed title and per clustering key, and the titles already mapped: what
+    mapping new titles needs, grown a batch at a time so that a few new titles do not cost a
+    normalisation of every title seen so far."""
+
+    counts: Counter[str] = field(default_factory=Counter)  # trimmed title -> loans
+    key_counts: Counter[str] = field(default_factory=Counter)  # clustering key -> loans
+    key_of: dict[str, str] = field(default_factory=dict)  # trimmed title -> its clustering key
+    mapped: set[str] = field(default_factory=set)  # trimmed titles the stored map already has
+
+    @classmethod
+    def of(cls, title_counts: Mapping[str, int], mapped: Collection[str] = frozenset()) -> TitleTally:
+        tally = cls(mapped=set(mapped))
+        tally.add(title_counts)
+        return tally
+
+    def add(self, title_counts: Mapping[str, int]) -> None:
+        """Count more loans per raw title (as it arrived); blank titles are left out (missing
+        titles are imputed by the SQL policy, not here)."""
+        for raw, count in title_counts.items():
+            title = trim_title(raw)
+            if not title:
+                continue
+            key = self.key_of.get(title)
+            if key is None:
+                key = self.key_of[title] = normalise_title(title)
+            self.counts[title] += count
+            self.key_counts[key] += count
+
+    def new_mappings(self, min_count: int = 3, min_score: float = 92.0) -> list[TitleMapping]:
+        """The titles not mapped yet, each mapped as it would be among all titles counted
+        (every title counts towards which keys are frequent)."""
+        wanted = sorted(title for title in self.counts if title not in self.mapped)
+        cluster_of = merge_rare_keys(
+            self.key_counts, min_count=min_count, min_score=min_score, only={self.key_of[title] for title in wanted}
+        )
+        mappings = []
+        for title in wanted:
+            cluster = cluster_of[self.key_of[title]]
+            canonical = display_title(cluster) if cluster else title
+            mappings.append(TitleMapping(title, canonical, cluster))
+        return mappings
+
+    def mark_mapped(self, mappings: Iterable[TitleMapping]) -> None:
+        self.mapped.update(mapping.raw_title for mapping in mappings)
+
+
 def canonical_titles(
     title_counts: Mapping[str, int],
     min_count: int = 3,
@@ -119,30 +167,11 @@ def canonical_titles(
 ) -> list[TitleMapping]:
     """The title map: each distinct trimmed raw title -> its canonical title.
 
-    ``title_counts`` counts loans per raw title (as it arrived); blank titles are left out
-    (missing titles are imputed by the SQL policy, not here). Titles in ``skip`` (trimmed:
-    those already mapped) are left out too; the others map as they would among all titles,
-    since every title still counts towards which keys are frequent.
+    ``title_counts`` counts loans per raw title (as it arrived); blank titles are left out.
+    Titles in ``skip`` (trimmed: those already mapped) are left out too; the others map as
+    they would among all titles, since every title still counts towards which keys are frequent.
     """
-    trimmed: Counter[str] = Counter()
-    for raw, count in title_counts.items():
-        title = trim_title(raw)
-        if title:
-            trimmed[title] += count
-    key_of = {title: normalise_title(title) for title in trimmed}
-    key_counts: Counter[str] = Counter()
-    for title, key in key_of.items():
-        key_counts[key] += trimmed[title]
-    wanted = sorted(title for title in trimmed if title not in skip)
-    cluster_of = merge_rare_keys(
-        key_counts, min_count=min_count, min_score=min_score, only={key_of[title] for title in wanted}
-    )
-    mappings = []
-    for title in wanted:
-        cluster = cluster_of[key_of[title]]
-        canonical = display_title(cluster) if cluster else title
-        mappings.append(TitleMapping(title, canonical, cluster))
-    return mappings
+    return TitleTally.of(title_counts, mapped=skip).new_mappings(min_count, min_score)
 
 
 def count_titles(titles: Iterable[str | None]) -> Counter[str]:

@@ -26,6 +26,7 @@ from streaming.consumer import (
     EndTracker,
     EventWriter,
     accept_polled,
+    as_text,
     default_group,
     kafka_config,
     land_exactly_once,
@@ -42,6 +43,7 @@ class MicroBatch:
     messages: int = 0  # read from Kafka (EOF markers included)
     landed: int = 0  # new rows in raw.loan_events (a redelivered message is not new)
     sent: SentRange | None = None  # when its messages were sent, where Kafka knows it
+    values: tuple[str | None, ...] = ()  # the messages' values as landed in message_value
 
 
 def sent_range(timestamps: list[int]) -> SentRange | None:
@@ -121,7 +123,8 @@ class MicroBatches:
             raise ConsumerError(f"PostgreSQL failed while landing {self.topic}: {error}") from error
         except KafkaException as error:
             raise ConsumerError(f"Kafka failed while landing {self.topic}: {error}") from error
-        return MicroBatch(len(batch), landed, sent_range([_timestamp_ms(m) for m in batch]))
+        values = tuple(as_text(m.value())[0] for m in batch)
+        return MicroBatch(len(batch), landed, sent_range([_timestamp_ms(m) for m in batch]), values)
 
     def caught_up(self) -> bool:
         """This consumer holds partitions of the topic, and has read each to the broker's current end."""

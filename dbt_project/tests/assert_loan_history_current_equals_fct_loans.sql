@@ -1,7 +1,7 @@
 {#- Every loan's current version (dbt_valid_to null) holds the fields the snapshot tracks as
     fct_loans has them now. Checks the loans the latest build of fct_loans wrote (every loan
     with `--vars '{test_all_rows: true}'`; macros/tests/latest_build.sql). -#}
-{{ config(enabled=target.type == 'postgres') }}
+{{ config(enabled=target.type == 'postgres', tags=['periodic']) }}
 
 {#- the tracked fields: the snapshot's check_cols, declared once in snapshots/_snapshots.yml -#}
 {%- set tracked = [] -%}

@@ -2,7 +2,7 @@
     next begins, ends after it began, and only the last is open (dbt_valid_to null).
     Checks the loans the latest snapshot run gave a new version (every loan with
     `--vars '{test_all_rows: true}'`; macros/tests/latest_build.sql). -#}
-{{ config(enabled=target.type == 'postgres') }}
+{{ config(enabled=target.type == 'postgres', tags=['periodic']) }}
 
 with
 

@@ -2,6 +2,8 @@
 -- gives back every original value that was present (as staged, before imputation and
 -- encoding). Returns one row per loan and column that does not come back. Checks the loans the
 -- latest build wrote, as fct_loans' other tests do (macros/tests/latest_build.sql).
+{{ config(tags=['periodic']) }}
+
 with
 
 fct_loans as (

@@ -3,6 +3,8 @@
 --   stream: messages in raw.loan_events
 -- equal loans kept in fct_loans + records superseded by a better record of the same loan
 -- + records in fct_quarantined_loans. Counted from the raw tables directly, not from staging.
+{{ config(tags=['periodic']) }}
+
 with
 
 raw_loans as (

@@ -79,6 +79,11 @@ def _totals(settings: Settings) -> int | None:
     return _scalar(settings, "select loans from marts.dash_portfolio_totals")
 
 
+def _quartile_loans(settings: Settings) -> int:
+    """Loans the box-plot table counts: a `periodic` model, built whole by the periodic lane."""
+    return int(_scalar(settings, "select sum(loans) from intermediate.int_loan_amount_quartiles_by_grade") or 0)
+
+
 @contextmanager
 def _stream(settings: Settings, topic: str, log: Path, *options: str) -> Iterator[subprocess.Popen[str]]:
     """`lendflow stream` on `topic` as a subprocess (killed if the test leaves it running)."""
@@ -143,6 +148,15 @@ def test_stream_brings_every_loan_to_the_marts_and_a_later_record_supersedes(
 
         _wait_for(caught_up, 180, "the update and the new loans to reach the marts", proc, log)
         assert _scalar(warehouse, "select count(*) from marts.fct_loans") == 170
+        # the batch's own titles were mapped (read from the batch, not from all of raw)
+        raw_titles = [r["Emp Title"] for r in later if isinstance(r["Emp Title"], str)]
+        titles = {title.strip(" ") for title in raw_titles} - {""}
+        mapped = _query(
+            warehouse, "select raw_title from python_steps.emp_title_map where raw_title = any(%s)", (sorted(titles),)
+        )
+        assert titles and {title for (title,) in mapped} == titles
+        # a model that scans every loan whatever the batch waits for the periodic lane
+        assert _quartile_loans(warehouse) <= 150
         total, amount = _query(warehouse, "select loans, total_loan_amount from marts.dash_portfolio_totals")[0]
         assert total == 170
         assert amount == pytest.approx(_scalar(warehouse, "select sum(loan_amount) from marts.fct_loans"))
@@ -153,18 +167,24 @@ def test_stream_brings_every_loan_to_the_marts_and_a_later_record_supersedes(
     assert "freshness" in output  # the per-cycle line off a terminal
 
 
-def test_a_cycle_with_nothing_new_runs_no_dbt_and_the_full_tests_follow_a_build(
+def test_a_cycle_with_nothing_new_runs_no_dbt_and_the_periodic_lane_follows_a_build(
     warehouse: Settings, records: list[dict[str, Any]], tmp_path: Path
 ) -> None:
     topic, log = _topic("idle"), tmp_path / "stream.log"
     _send(warehouse, topic, records[:20])
-    with _stream(warehouse, topic, log, "--max-cycles", "6", "--full-tests-every", "1") as proc:
+    with _stream(warehouse, topic, log, "--until-idle", "--periodic-every", "0") as proc:
+        _ended(proc, log, timeout=300)  # the whole project, built once
+    _send(warehouse, topic, records[20:30])
+    with _stream(warehouse, topic, log, "--max-cycles", "6", "--periodic-every", "1") as proc:
         output = _ended(proc, log, timeout=300)
-    # the first cycle lands and builds; the five after it find nothing and build nothing
-    assert output.count("built ") == 1, output
-    assert output.count("full tests passed") == 1, output  # after the build: unit tests and all
-    assert "6 cycles, 1 builds (0 failed), landed 20 of 20 messages; stopped by max-cycles" in output
-    assert _totals(warehouse) == 20
+    run = output[output.rindex("cycle 1:") :]
+    # the first cycle lands and builds the stream path, then the periodic lane (unit tests and all);
+    # the five after it find nothing and build nothing
+    assert run.count("built ") == 1, run
+    assert run.count("periodic lane passed") == 1, run
+    assert "6 cycles, 1 builds (0 failed), landed 10 of 10 messages; stopped by max-cycles" in run
+    assert _totals(warehouse) == 30
+    assert _quartile_loans(warehouse) == 30
 
 
 def test_a_failed_build_is_shown_and_retried_while_landing_goes_on(

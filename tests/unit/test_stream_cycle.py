@@ -7,7 +7,7 @@ import dataclasses
 import pytest
 
 from lendflow import settings as config
-from orchestration.stream import Freshness, StreamOptions, freshness_at, full_tests_due, widen
+from orchestration.stream import Freshness, StreamOptions, freshness_at, periodic_due, widen
 from streaming.micro_batches import sent_range
 
 
@@ -37,17 +37,17 @@ def test_send_times_without_a_timestamp_are_left_out() -> None:
     [(0, 20, False), (1, 20, False), (19, 20, False), (20, 20, True), (21, 20, False), (40, 20, True),
      (1, 1, True), (3, 0, False)],
 )  # fmt: skip
-def test_the_full_tests_run_after_every_nth_build(builds: int, every: int, due: bool) -> None:
-    assert full_tests_due(builds, every) is due
+def test_the_periodic_lane_runs_after_every_nth_build(builds: int, every: int, due: bool) -> None:
+    assert periodic_due(builds, every) is due
 
 
 def test_options_default_to_the_settings_and_take_what_the_command_line_sets(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("LENDFLOW_STREAM_POLL_INTERVAL", "0.25")
-    monkeypatch.setenv("LENDFLOW_STREAM_FULL_TESTS_EVERY", "5")
+    monkeypatch.setenv("LENDFLOW_STREAM_PERIODIC_EVERY", "5")
     monkeypatch.delenv("LENDFLOW_STREAM_MAX_BATCH", raising=False)
     settings = config.load()
-    assert "LENDFLOW_STREAM_FULL_TESTS_EVERY" in (config.__doc__ or "")
-    options = StreamOptions.from_settings(settings, poll_interval=None, full_tests_every=0, until_idle=True)
+    assert "LENDFLOW_STREAM_PERIODIC_EVERY" in (config.__doc__ or "")
+    options = StreamOptions.from_settings(settings, poll_interval=None, periodic_every=0, until_idle=True)
     assert dataclasses.astuple(options) == dataclasses.astuple(
-        StreamOptions(poll_interval=0.25, full_tests_every=0, max_batch=100_000, until_idle=True)
+        StreamOptions(poll_interval=0.25, periodic_every=0, max_batch=100_000, until_idle=True)
     )

@@ -11,6 +11,7 @@
         unique_key=['letter_grade'],
         incremental_strategy='merge',
         on_schema_change='fail',
+        tags=['periodic'],
     )
 }}
 

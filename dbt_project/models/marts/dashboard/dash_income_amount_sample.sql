@@ -14,7 +14,7 @@
 
     Each state's rows and the all-states rows are stored under `sample_scope`, so one
     indexed lookup serves any choice of the state filter. -#}
-{{ config(indexes=[{'columns': ['sample_scope']}]) }}
+{{ config(indexes=[{'columns': ['sample_scope']}], tags=['periodic']) }}
 
 {%- set points_per_state = var('dash_scatter_points_per_state', 2000) %}
 {%- set points_overall = var('dash_scatter_points_overall', 2000) %}
