@@ -11,6 +11,7 @@ takes seconds) and the database connection.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass
 
 import psycopg
@@ -109,7 +110,12 @@ class MicroBatches:
 
     def next(self, wait: float) -> MicroBatch:
         """Land what has arrived (up to max_messages), waiting up to `wait` seconds for the first message."""
-        batch = accept_polled(self.consumer.consume(num_messages=self._max, timeout=wait), self._tracker)
+        # consume() returns when it has num_messages or the timeout has passed: asked for the whole
+        # batch, it would wait out `wait` on every cycle that has fewer. One message ends the wait.
+        # A partition-end event is no message: wait on for what remains of `wait`.
+        deadline, batch = time.monotonic() + wait, []
+        while not batch and (remaining := deadline - time.monotonic()) > 0:
+            batch = accept_polled(self.consumer.consume(num_messages=1, timeout=remaining), self._tracker)
         while batch and len(batch) < self._max:  # what is already here joins the batch, without waiting
             more = accept_polled(self.consumer.consume(num_messages=self._max - len(batch), timeout=0), self._tracker)
             if not more:

@@ -26,6 +26,7 @@ from confluent_kafka import Consumer, Producer, TopicPartition
 from lendflow.raw_tables import ensure_raw_tables_exist
 from lendflow.services.kafka import ensure_topic
 from lendflow.settings import REPO_ROOT, Settings
+from streaming.micro_batches import MicroBatches
 from streaming.producer import encode, producer_config
 
 pytestmark = [pytest.mark.kafka, pytest.mark.postgres]
@@ -185,6 +186,22 @@ def test_a_cycle_with_nothing_new_runs_no_dbt_and_the_periodic_lane_follows_a_bu
     assert "6 cycles, 1 builds (0 failed), landed 10 of 10 messages; stopped by max-cycles" in run
     assert _totals(warehouse) == 30
     assert _quartile_loans(warehouse) == 30
+
+
+def test_a_batch_waits_for_its_first_message_only(warehouse: Settings, records: list[dict[str, Any]]) -> None:
+    """A cycle starts building as soon as messages are there, not after the whole poll interval
+    (Kafka's consume() waits out its timeout unless it gets all the messages it asks for)."""
+    topic = _topic("wait")
+    values: list[str | None] = []
+    with MicroBatches(warehouse, topic, group=f"g-{topic}") as batches:
+        batches.next(wait=5)  # joins the group: nothing sent yet
+        _send(warehouse, topic, records[:5])
+        started = time.monotonic()
+        while len(values) < 5 and time.monotonic() - started < 60:
+            values += batches.next(wait=120).values
+        waited = time.monotonic() - started
+    assert sorted(values) == sorted(encode(r)[1].decode() for r in records[:5])  # as landed, in message_value
+    assert waited < 60, f"next() waited {waited:.0f} s with its messages there"
 
 
 def test_a_failed_build_is_shown_and_retried_while_landing_goes_on(
