@@ -217,3 +217,21 @@ def test_the_examples_met_the_rules(dirty_warehouse: Settings) -> None:
         (FIRST_LOAN_ID,),
     )
     assert len(reasons) >= 5, reasons
+
+
+def test_a_first_batch_with_no_value_in_a_column_builds(
+    own_database: Callable[[str], Settings], tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """A warehouse whose first loans have no joint income (most loans have none) builds: the
+    column has no IQR fence yet, and lookup_values records none for it."""
+    settings = own_database("no_joint_income")
+    ensure_raw_tables_exist(settings)
+    rows = [dirtied(row, Annual_Inc_Joint="").with_loan_id(next(_loan_ids)) for row in CLEAN[:6]]
+    path = write_batch(rows, tmp_path_factory.mktemp("first") / "batch.csv")
+    assert land_file(path, settings, progress=False).rows_landed == len(rows)
+    python_steps.run(settings)
+    run_dbt(["build", "--quiet"], settings)  # raises on a failed model or test
+    fences = _query(
+        settings, "select column_name from marts.lookup_values where kind = 'outlier_fence' group by column_name"
+    )
+    assert ("annual_inc_joint",) not in fences and fences

@@ -164,9 +164,12 @@ outlier_fences as (
         column_name, cast(null as {{ text }}) as original_value, {{ float_to_text('lower_fence') }} as encoded_value,
         'outlier_fence' as kind, 'lower_fence (1.5 IQR)' as context
     from int_outlier_fences
+    -- a column with no value yet (no joint income among the first loans) has no fence to record
+    where lower_fence is not null
     union all
     select column_name, cast(null as {{ text }}), {{ float_to_text('upper_fence') }}, 'outlier_fence', 'upper_fence (1.5 IQR)'
     from int_outlier_fences
+    where upper_fence is not null
 
 ),
 
