@@ -9,10 +9,10 @@ One cycle:
    read), then dbt builds the stream path (the `stream_path` selector: staging of events ->
    intermediate incrementals -> fct_loans -> the aggregate tables the marts read, with their
    data tests) in this process, with the manifest parsed once (lendflow.dbt_session);
-3. every `periodic_every` builds, the periodic lane follows: the Python steps on everything
-   landed (titles another process landed included), then the `stream_periodic` selector: the
-   models that cost a scan of every loan whatever the batch (tagged `periodic`), the views, and
-   the whole test suite, unit tests included.
+3. every `periodic_every` builds, the periodic lane: before the build, the Python steps on
+   everything landed when a batch file was landed meanwhile; after it, the `stream_periodic`
+   selector: the models that cost a scan of every loan whatever the batch (tagged `periodic`),
+   the views, and the whole test suite, unit tests included.
 
 A cycle with nothing new runs no dbt at all. The first cycle builds whatever landed: a build
 owed by a process killed before it finished is owed to the next one (the events are landed and
@@ -176,7 +176,7 @@ class StreamBuilder:
         the Python steps failed before it. Never raises for a failed build."""
         periodic = periodic_due(builds_before + 1, self._periodic_every)
         try:
-            if periodic or not self._steps.caught_up:
+            if not self._steps.caught_up or (periodic and self._steps.files_changed()):
                 self._steps.catch_up()
             else:
                 self._steps.add_batch(message_values)

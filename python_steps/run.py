@@ -135,7 +135,8 @@ def ensure_tables(conn: psycopg.Connection) -> None:
         conn.execute(ddl)
 
 
-def _run(settings: Settings, *, refit: bool) -> tuple[StepsReport, TitleTally]:
+def _run(settings: Settings, *, refit: bool) -> tuple[StepsReport, TitleTally, bool]:
+    """The report, the title counts, and whether every transformed column now has its lambda."""
     # A transform step: it runs as dbt does, as the transformer (reads raw, owns python_steps).
     ensure_raw_tables_exist(settings, settings.role_dsn("transformer"))
     with connect(settings, role="transformer") as conn:
@@ -153,7 +154,8 @@ def _run(settings: Settings, *, refit: bool) -> tuple[StepsReport, TitleTally]:
     titles.mark_mapped(mappings)
     report = StepsReport(len(mappings), len({m.canonical_title for m in mappings}), parameters, refit)
     log.info("python steps: %s", report.summary())
-    return report, titles
+    all_fitted = set(TRANSFORMED_COLUMNS) <= fitted | {p.column_name for p in parameters}
+    return report, titles, all_fitted
 
 
 def run(settings: Settings, *, refit: bool = True) -> StepsReport:
@@ -171,26 +173,45 @@ class StreamSteps:
     the cost of the batch instead of every landed record.
 
     ``catch_up`` is that full run, and keeps every title's count in memory; ``add_batch``
-    then counts the titles of a landed batch and maps those not mapped yet. Records landed by
-    another process (a batch file) count from the next ``catch_up``: the stream process calls
-    it first and then periodically.
+    then counts the titles of a landed batch and maps those not mapped yet. The records of a
+    batch file landed meanwhile count from the next ``catch_up``: the stream process calls
+    it first, and again when ``files_changed``.
     """
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
         self._titles: TitleTally | None = None
+        self._all_fitted = False
+        self._files: tuple[object, ...] = ()
 
     @property
     def caught_up(self) -> bool:
-        return self._titles is not None
+        """Whether add_batch can do the rest: the titles are counted and every lambda is fitted
+        (a column without one, on too few values so far, is fitted by the next full run)."""
+        return self._titles is not None and self._all_fitted
 
     def catch_up(self) -> StepsReport:
-        report, self._titles = _run(self._settings, refit=False)
+        # read first: a file landed during the run shows as a change at the next check
+        self._files = self._landed_files()
+        report, self._titles, self._all_fitted = _run(self._settings, refit=False)
         return report
+
+    def files_changed(self) -> bool:
+        """Whether a batch file was landed (or withdrawn) since the last catch-up. Events that
+        other consumers land are mapped by their own pipeline's Python steps (the DAG runs them)."""
+        return self._landed_files() != self._files
+
+    def _landed_files(self) -> tuple[object, ...]:
+        ensure_raw_tables_exist(self._settings, self._settings.role_dsn("transformer"))
+        with connect(self._settings, role="transformer") as conn:
+            row = conn.execute(
+                "select count(*), coalesce(sum(rows_landed), 0), max(landed_at) from raw.landed_files"
+            ).fetchone()
+        return tuple(row or ())
 
     def add_batch(self, message_values: Iterable[str | None]) -> StepsReport:
         """Map the new titles among these messages (and any a failed write left unmapped)."""
-        if self._titles is None:
+        if self._titles is None or not self._all_fitted:
             return self.catch_up()
         self._titles.add(fold_landed_values(stream_rows(message_values), with_balances=False).titles)
         mappings = self._titles.new_mappings()

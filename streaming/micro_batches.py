@@ -113,7 +113,7 @@ class MicroBatches:
         # consume() returns when it has num_messages or the timeout has passed: asked for the whole
         # batch, it would wait out `wait` on every cycle that has fewer. One message ends the wait.
         # A partition-end event is no message: wait on for what remains of `wait`.
-        deadline, batch = time.monotonic() + wait, []
+        deadline, batch = time.monotonic() + wait, list[Message]()
         while not batch and (remaining := deadline - time.monotonic()) > 0:
             batch = accept_polled(self.consumer.consume(num_messages=1, timeout=remaining), self._tracker)
         while batch and len(batch) < self._max:  # what is already here joins the batch, without waiting
