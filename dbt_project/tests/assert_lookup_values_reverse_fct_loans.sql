@@ -19,9 +19,22 @@ originals as (
 
 ),
 
-lookup_values as (
+-- The lookup split in two: PostgreSQL materializes a CTE read more than once and then guesses
+-- that a filter on it keeps a few rows, so joining the whole lookup (every title of the map)
+-- once per category became a nested loop over it (a minute at a million loans). The encodings
+-- are a few dozen rows; the title map is read once, inlined and planned with its statistics.
+encodings as (
 
     select * from {{ ref('lookup_values') }}
+    where kind = 'encoding'
+
+),
+
+title_lookup as (
+
+    select original_value, encoded_value
+    from {{ ref('lookup_values') }}
+    where column_name = 'emp_title' and kind = 'canonical_title'
 
 ),
 
@@ -50,21 +63,20 @@ reversed as (
         fct_loans.emp_length as emp_length_imputed
 
     from fct_loans
-    left join lookup_values as state_codes
+    left join encodings as state_codes
         on state_codes.column_name = 'addr_state' and state_codes.kind = 'encoding'
         and state_codes.encoded_value = cast(fct_loans.addr_state_code as {{ text }})
-    left join lookup_values as purpose_codes
+    left join encodings as purpose_codes
         on purpose_codes.column_name = 'purpose' and purpose_codes.kind = 'encoding'
         and purpose_codes.encoded_value = cast(fct_loans.purpose_code as {{ text }})
-    left join lookup_values as length_codes
+    left join encodings as length_codes
         on length_codes.column_name = 'emp_length' and length_codes.kind = 'encoding'
         and length_codes.encoded_value = cast(fct_loans.emp_length_years as {{ text }})
-    left join lookup_values as titles
-        on titles.column_name = 'emp_title' and titles.kind = 'canonical_title'
-        and fct_loans.emp_title_raw = titles.original_value
+    left join title_lookup as titles
+        on fct_loans.emp_title_raw = titles.original_value
     {%- for column, categories in one_hot_categories().items() %}
     {%- set alias = {'home_ownership': 'home', 'verification_status': 'verification', 'loan_type': 'loan_types'}[column] %}
-    left join lookup_values as {{ alias }}
+    left join encodings as {{ alias }}
         on {{ alias }}.column_name = '{{ column }}' and {{ alias }}.kind = 'encoding'
         and {{ alias }}.encoded_value = case
             {%- for category in categories %}
