@@ -11,18 +11,33 @@ The UI (`lendflow up -s airflow`) is ``airflow api-server`` on that same SQLite 
 DAG runs ``dag.test()`` recorded there (no scheduler runs locally; DAGs run in-process). One
 login, ``lendflow``, with a password generated into ``$LENDFLOW_HOME/secrets/`` (Airflow's simple
 auth manager reads it from its passwords file); nothing defaults to admin/admin.
+
+:func:`standalone` runs every component (``airflow standalone``) on a throwaway home holding only
+the DAGs it is given: the event-driven DAG needs a triggerer for its asset watcher, which
+``dag.test()`` does not run (its integration test and ``bench/bench_freshness.py --via dag``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import fcntl
 import json
 import os
+import secrets
+import signal
+import socket
+import sqlite3
 import subprocess
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass, replace
+from functools import partial
 from pathlib import Path
+
+from confluent_kafka import ConsumerGroupState
+from confluent_kafka.admin import AdminClient
 
 from lendflow.dbt import dbt_env
 from lendflow.services.base import (
@@ -189,7 +204,8 @@ def _ui_env(settings: Settings) -> dict[str, str]:
     }
 
 
-def _healthy(settings: Settings) -> bool:
+def healthy(settings: Settings) -> bool:
+    """The API server on settings.airflow_port answers its health check."""
     import urllib.error
     import urllib.request
 
@@ -222,7 +238,7 @@ def start(settings: Settings) -> None:
     pid = spawn_detached(cmd, DAEMON.log_file(settings), DAEMON.pid_file(settings), env=_ui_env(settings))
     _served_db_file(settings).write_text(str(db))
     try:
-        wait_until(lambda: _healthy(settings), 120, "the Airflow API server to answer", interval=1.0)
+        wait_until(lambda: healthy(settings), 120, "the Airflow API server to answer", interval=1.0)
     except ServiceError as error:
         stop(settings)
         raise ServiceError(f"{error}\n{tail(DAEMON.log_file(settings))}") from error
@@ -239,3 +255,127 @@ def status(settings: Settings) -> ServiceStatus:
     shows = served.read_text().strip() if running and served.is_file() else str(metadata_db(settings))
     detail = f"login {UI_USER}, password in {password_file(settings)}; DB {shows}; log: {DAEMON.log_file(settings)}"
     return ServiceStatus("airflow", running, address(settings), detail=detail)
+
+
+# --- `airflow standalone`: every component, for the event-driven DAG ------------------------
+@dataclass(frozen=True)
+class Standalone:
+    """A running `airflow standalone` (scheduler, triggerer, DAG processor, API server) on a home
+    of its own, holding only the DAG files it was given, on its own port (settings.airflow_port)."""
+
+    settings: Settings
+    home: Path
+    log: Path
+    process: subprocess.Popen[bytes]
+
+    @property
+    def metadata_db(self) -> Path:
+        return self.home / "airflow.db"
+
+    def dag_runs(self, dag_id: str) -> list[tuple[str, str]]:
+        """(run_type, state) of every run of dag_id so far, oldest first."""
+        if not self.metadata_db.is_file():
+            return []
+        with contextlib.closing(sqlite3.connect(self.metadata_db)) as conn:
+            try:
+                rows = conn.execute("select run_type, state from dag_run where dag_id = ? order by id", (dag_id,))
+                return [(str(run_type), str(state)) for run_type, state in rows.fetchall()]
+            except sqlite3.OperationalError:  # tables not migrated yet
+                return []
+
+    def wait_until_ready(self, timeout: float = 210.0) -> None:
+        """Until the asset watcher's trigger holds the topic and the API server answers.
+
+        Tasks report to the API server: a run started before it answers waits for it (~30 s). The
+        watcher's new group starts at the topic's end, so a message sent before it fetched that
+        position would start no run: a short pause after it joined lets it.
+        """
+        deadline = time.monotonic() + timeout
+        for what, check in (("the watcher in the triggerer", watcher_listening), ("the API server", healthy)):
+            try:
+                wait_until(partial(check, self.settings), max(deadline - time.monotonic(), 1), what, interval=0.5)
+            except ServiceError as error:
+                raise ServiceError(f"{error}; Airflow's log ends:\n{tail(self.log, 60)}") from error
+        time.sleep(2)
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def watcher_listening(settings: Settings) -> bool:
+    """The asset watcher's trigger holds the topic's partitions in the watcher's group."""
+    # log_level 0: no librdkafka chatter on the terminal for every probe.
+    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap, "log_level": 0})
+    (future,) = admin.describe_consumer_groups([watch_group(settings)], request_timeout=5).values()
+    try:
+        group = future.result()
+    except Exception:  # the group does not exist until the trigger first joins it
+        return False
+    return bool(group.state == ConsumerGroupState.STABLE and group.members)
+
+
+def standalone_env(settings: Settings, home: Path, dags: Path) -> dict[str, str]:
+    """airflow_env with everything in `home` (metadata DB, task logs), the DAGs of `dags` only, one
+    API worker and a JWT secret of its own."""
+    return {
+        **os.environ,
+        **airflow_env(settings),
+        "AIRFLOW_HOME": str(home),
+        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{home / 'airflow.db'}",
+        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
+        "AIRFLOW__API__WORKERS": "1",
+        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(24),
+        "LENDFLOW_KAFKA_TOPIC": settings.kafka_topic,
+        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
+    }
+
+
+@contextmanager
+def standalone(settings: Settings, dag_files: Sequence[Path], home: Path) -> Iterator[Standalone]:
+    """`airflow standalone` on `home` with copies of dag_files alone (nothing else to parse or run),
+    on a free port; its output to home/standalone.log. On exit every process it started stops.
+
+    New DAGs start unpaused (airflow_env). `dag.test()` runs no asset watcher: this is how the
+    event-driven DAG runs as it would in production.
+    """
+    dags = home / "dags"
+    dags.mkdir(parents=True, exist_ok=True)
+    for dag_file in dag_files:
+        (dags / dag_file.name).write_text(dag_file.read_text())
+    settings = replace(settings, airflow_port=_free_port())
+    log = home / "standalone.log"
+    with open(log, "wb") as out:
+        process = subprocess.Popen(
+            [str(Path(sys.executable).parent / "airflow"), "standalone"],
+            env=standalone_env(settings, home, dags),
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,  # its own process group: stopping it stops every component it started
+        )
+    try:
+        yield Standalone(settings, home, log, process)
+    finally:
+        stop_process_group(process)
+
+
+def stop_process_group(process: subprocess.Popen[bytes], grace: float = 30.0) -> None:
+    """SIGTERM to every process of the group `process` leads, SIGKILL to what is left after `grace`
+    seconds: the scheduler can outlive standalone itself, still in its group."""
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGTERM)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline:
+        process.poll()  # reap the leader, or the group never empties
+        try:
+            os.killpg(process.pid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.5)
+    with contextlib.suppress(ProcessLookupError):
+        os.killpg(process.pid, signal.SIGKILL)
+    process.wait()

@@ -11,27 +11,19 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
-import secrets
-import signal
-import socket
 import sqlite3
-import subprocess
-import sys
 import time
-import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
-from confluent_kafka import Consumer, ConsumerGroupState
-from confluent_kafka.admin import AdminClient
+from confluent_kafka import Consumer
 
-from lendflow.services.airflow import HEALTH_PATH, address, airflow_env, watch_group
+from lendflow.services.airflow import Standalone, airflow_env, standalone
 from lendflow.services.kafka import ensure_topic
 from lendflow.settings import Settings
 from orchestration.stream_watch import backlog
@@ -44,13 +36,8 @@ DAG_FILE = Path(__file__).resolve().parents[2] / "orchestration" / "dags" / "len
 # Loans the batch build holds, and loans the stream sends: small, the figures are about latency.
 BATCH_LOANS = 300
 STREAM_LOANS = 40
+DAG_ID = "lending_stream"
 PRODUCER = "dbt.dbt_producer_watcher"  # Cosmos's one `dbt build` of the stream path
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _wait_for(what: str, seconds: float, found: Callable[[], Any], log: Path) -> Any:
@@ -64,37 +51,20 @@ def _wait_for(what: str, seconds: float, found: Callable[[], Any], log: Path) ->
     raise AssertionError(f"no {what} within {seconds:.0f} s; Airflow's log ends:\n{tail}")
 
 
-@dataclass(frozen=True)
-class Airflow:
-    settings: Settings
-    metadata_db: Path
-    log: Path
-
-    def dag_runs(self) -> list[tuple[str, str]]:
-        """(run_type, state) of every run of lending_stream so far."""
-        if not self.metadata_db.is_file():
-            return []
-        with sqlite3.connect(self.metadata_db) as conn:
-            try:
-                rows = conn.execute("select run_type, state from dag_run where dag_id = 'lending_stream'").fetchall()
-            except sqlite3.OperationalError:  # tables not migrated yet
-                return []
-        return [(str(run_type), str(state)) for run_type, state in rows]
-
-    def first_run_built(self) -> tuple[str, dict[str, str]] | None:
-        """(run type, states of its steps) of the first run, once its dbt build has ended."""
-        with sqlite3.connect(self.metadata_db) as conn:
-            rows = conn.execute(
-                """select r.run_type, t.task_id, t.state
-                   from dag_run r join task_instance t using (dag_id, run_id)
-                   where r.id = (select min(id) from dag_run where dag_id = 'lending_stream')
-                     and t.task_id in (?, ?, ?)""",
-                ("land_topic", "python_steps", PRODUCER),
-            ).fetchall()
-        states = {str(task_id): str(state) for _, task_id, state in rows}
-        if states.get(PRODUCER) not in {"success", "failed", "upstream_failed"}:
-            return None
-        return str(rows[0][0]), states
+def _first_run_built(airflow: Standalone) -> tuple[str, dict[str, str]] | None:
+    """(run type, states of its steps) of the first run, once its dbt build has ended."""
+    with contextlib.closing(sqlite3.connect(airflow.metadata_db)) as conn:
+        rows = conn.execute(
+            """select r.run_type, t.task_id, t.state
+               from dag_run r join task_instance t using (dag_id, run_id)
+               where r.id = (select min(id) from dag_run where dag_id = ?)
+                 and t.task_id in (?, ?, ?)""",
+            (DAG_ID, "land_topic", "python_steps", PRODUCER),
+        ).fetchall()
+    states = {str(task_id): str(state) for _, task_id, state in rows}
+    if states.get(PRODUCER) not in {"success", "failed", "upstream_failed"}:
+        return None
+    return str(rows[0][0]), states
 
 
 @pytest.fixture(scope="module")
@@ -123,74 +93,9 @@ def warehouse(own_database: Callable[[str], Settings], kafka: Settings, sample: 
 
 
 @pytest.fixture(scope="module")
-def airflow(warehouse: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Airflow]:
-    home = tmp_path_factory.mktemp("airflow_home")
-    dags = home / "dags"
-    dags.mkdir()
-    (dags / DAG_FILE.name).write_text(DAG_FILE.read_text())  # this DAG alone: nothing else to parse or run
-    settings = replace(warehouse, airflow_port=_free_port())
-    metadata_db = home / "airflow.db"
-    env = {
-        **os.environ,
-        **airflow_env(settings),
-        "AIRFLOW_HOME": str(home),
-        "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": f"sqlite:///{metadata_db}",
-        "AIRFLOW__API__WORKERS": "1",
-        "AIRFLOW__API_AUTH__JWT_SECRET": secrets.token_urlsafe(24),
-        "LENDFLOW_KAFKA_TOPIC": settings.kafka_topic,
-        "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}",
-    }
-    log = home / "standalone.log"
-    with open(log, "w") as out:
-        process = subprocess.Popen(
-            [str(Path(sys.executable).parent / "airflow"), "standalone"],
-            env=env,
-            stdout=out,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own process group: the teardown stops every component it started
-        )
-    try:
-        yield Airflow(settings, metadata_db, log)
-    finally:
-        _stop_process_group(process)
-
-
-def _stop_process_group(process: subprocess.Popen[bytes], grace: float = 30.0) -> None:
-    """SIGTERM to every process of standalone's group, SIGKILL to what is left after `grace` s:
-    the scheduler can outlive standalone itself, still in its group."""
-    os.killpg(process.pid, signal.SIGTERM)
-    deadline = time.monotonic() + grace
-    while time.monotonic() < deadline:
-        process.poll()  # reap standalone itself
-        try:
-            os.killpg(process.pid, 0)
-        except ProcessLookupError:
-            return
-        time.sleep(0.5)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(process.pid, signal.SIGKILL)
-    process.wait()
-
-
-def _watcher_listening(settings: Settings) -> bool:
-    """The trigger's consumer holds the topic's partitions in the watcher's group."""
-    admin = AdminClient({"bootstrap.servers": settings.kafka_bootstrap})
-    (future,) = admin.describe_consumer_groups([watch_group(settings)], request_timeout=5).values()
-    try:
-        group = future.result()
-    except Exception:  # the group does not exist until the trigger first joins it
-        return False
-    return bool(group.state == ConsumerGroupState.STABLE and group.members)
-
-
-def _api_serving(settings: Settings) -> bool:
-    """Tasks report to the API server: a run started before it answers waits for it (~30 s here)."""
-    try:
-        with urllib.request.urlopen(address(settings).rstrip("/") + HEALTH_PATH, timeout=5) as response:
-            return bool(response.status == 200)
-    except OSError:
-        return False
+def airflow(warehouse: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Standalone]:
+    with standalone(warehouse, [DAG_FILE], tmp_path_factory.mktemp("airflow_home")) as running:
+        yield running
 
 
 def _visible(dsn: str, loan_ids: set[int]) -> set[int]:
@@ -205,14 +110,12 @@ def _visible(dsn: str, loan_ids: set[int]) -> set[int]:
 
 
 @pytest.mark.timeout(600)
-def test_loans_sent_to_the_topic_start_a_run_and_reach_the_marts(airflow: Airflow, sample: Path) -> None:
+def test_loans_sent_to_the_topic_start_a_run_and_reach_the_marts(airflow: Standalone, sample: Path) -> None:
     from streaming.producer import produce
 
     settings = airflow.settings
-    _wait_for("watcher in the triggerer", 150, lambda: _watcher_listening(settings), airflow.log)
-    _wait_for("API server", 60, lambda: _api_serving(settings), airflow.log)
-    time.sleep(2)  # the new group starts at the topic's end: let it fetch that position first
-    assert airflow.dag_runs() == []
+    airflow.wait_until_ready()
+    assert airflow.dag_runs(DAG_ID) == []
 
     expected = csv_loan_ids(sample / "stream.csv")
     sent_at = time.monotonic()
@@ -235,9 +138,9 @@ def test_loans_sent_to_the_topic_start_a_run_and_reach_the_marts(airflow: Airflo
 
     # The watcher started the run; it landed the topic, mapped the titles and built the path. (The
     # per-model tasks that report the build's nodes after it are left: minutes, and not this test's.)
-    built = _wait_for("the first run's dbt build", 120, lambda: airflow.first_run_built(), airflow.log)
+    built = _wait_for("the first run's dbt build", 120, lambda: _first_run_built(airflow), airflow.log)
     assert built == ("asset_triggered", {"land_topic": "success", "python_steps": "success", PRODUCER: "success"})
-    assert all(run_type == "asset_triggered" for run_type, _ in airflow.dag_runs())
+    assert all(run_type == "asset_triggered" for run_type, _ in airflow.dag_runs(DAG_ID))
 
     # Exactly once: every message landed once, and the landing group (not the watcher's) says so.
     with psycopg.connect(settings.pg_dsn) as conn:
