@@ -1,29 +1,40 @@
-"""Benchmark: freshness of `lendflow stream`, from a message's send to its loan in the marts.
+"""Benchmark: freshness of the stream path, from a message's send to its loan in the marts.
 
     LENDFLOW_PG_DB=lendflow_fresh .venv/bin/python bench/bench_freshness.py \
-        [--rows 1000000] [--rate 200] [--seconds 300]
+        [--rows 1000000] [--rate 200] [--seconds 300] [--via stream|dag]
 
 The database named by LENDFLOW_PG_DB is dropped and recreated (never the default `lendflow`).
 Steps: land --rows generated loans, run the Python steps and a full dbt build (the warehouse);
-vacuum and analyze the database (unless --no-vacuum); start `lendflow stream` on a topic of its
-own and wait for its first cycle; then a producer sends --rate messages/s for --seconds: new
-loans (the stream sample) and, one in --update-every, a new amount for a loan already built (an
-amount of its own, so its arrival can be seen). A watcher reads marts.fct_loans and
-marts.dash_portfolio_totals every 0.2 s. For every message:
+vacuum and analyze the database (unless --no-vacuum); on a topic of its own, start what keeps the
+marts fresh and wait until it is ready:
+
+- `--via stream` (the default): `lendflow stream`, until its first cycle;
+- `--via dag`: real Airflow (`airflow standalone`: scheduler, triggerer, DAG processor, API
+  server) on a home of its own under the logs folder holding only the event-driven DAG
+  `lending_stream`, unpaused, until its asset watcher holds the topic and the API server answers.
+
+Then a producer sends --rate messages/s for --seconds: new loans (the stream sample) and, one in
+--update-every, a new amount for a loan already built (an amount of its own, so its arrival can be
+seen). A watcher reads marts.fct_loans and marts.dash_portfolio_totals every 0.2 s. For every
+message:
 
 - fct_loans: from its send to the first read that shows its loan (with its amount);
 - dashboard: from its send to the first read of dash_portfolio_totals built by the build that
   wrote the loan or a later one (its built_at after the row's dbt_updated_at, the build's start).
 
-Prints p50 / p95 / max of both, the stream's cycles, builds and events/s, its memory (RSS) at
-1 minute (or a fifth of the run if shorter) and at the end, and messages lost (never visible
-within --drain seconds after the last send) and duplicated (fct_loans rows per loan, raw rows
-per offset). Results also go to bench/results/freshness.json.
+Prints p50 / p95 / max of both; the stream's cycles and builds, or the DAG's runs by state; events/s;
+memory (RSS: of the stream process, or of Airflow's whole process tree) at 1 minute (or a fifth of
+the run if shorter), at the end and its peak; and messages lost (never visible within --drain
+seconds after the last send) and duplicated (fct_loans rows per loan, raw rows per offset). The
+path of the runner's log is printed (Airflow's own output goes there, not to the terminal). With
+`--via dag`, every Airflow process is stopped at the end and the bench checks that none is left
+(exit status 1 if one is). Results also go to bench/results/freshness.json (freshness-dag.json).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -33,10 +44,12 @@ import sys
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections import Counter
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +57,7 @@ import psutil
 import psycopg
 import pyarrow.parquet as pq
 from bench_dbt import generated_sample, own_warehouse
+from bench_engines import tree_rss
 from confluent_kafka import Producer
 from rich.console import Console
 from rich.table import Table
@@ -51,11 +65,15 @@ from rich.table import Table
 from ingestion.land import land_file
 from lendflow.dbt import run_dbt
 from lendflow.services import kafka, postgres
+from lendflow.services.airflow import standalone
 from lendflow.settings import REPO_ROOT, Settings
+from orchestration.runner import compile_manifest
 from python_steps import run as python_steps
 from streaming.producer import encode, producer_config
 
 RESULTS = Path(__file__).parent / "results" / "freshness.json"
+STREAM_DAG_ID = "lending_stream"
+STREAM_DAG_FILE = REPO_ROOT / "orchestration" / "dags" / f"{STREAM_DAG_ID}.py"
 POLL_SECONDS = 0.2
 say = Console(stderr=True).print
 
@@ -117,9 +135,9 @@ def produce(settings: Settings, topic: str, records: Iterator[dict[str, Any]], r
     producer.flush(60)
 
 
-def watch_marts(settings: Settings, watch: Watch, stream_pid: int, done: threading.Event) -> None:
-    """Every POLL_SECONDS: which sent loans fct_loans shows, and when the dashboard's totals were built."""
-    process = psutil.Process(stream_pid)
+def watch_marts(settings: Settings, watch: Watch, memory: Callable[[], int], done: threading.Event) -> None:
+    """Every POLL_SECONDS: which sent loans fct_loans shows, when the dashboard's totals were built,
+    and the memory of what runs the stream path."""
     first_send: float | None = None
     with psycopg.connect(settings.pg_dsn, autocommit=True) as conn:
         while not done.is_set():
@@ -145,7 +163,7 @@ def watch_marts(settings: Settings, watch: Watch, stream_pid: int, done: threadi
                     sent.on_dashboard = now
             if first_send is not None:
                 try:
-                    watch.memory.append((now - first_send, process.memory_info().rss))
+                    watch.memory.append((now - first_send, memory()))
                 except psutil.NoSuchProcess:
                     return
             time.sleep(max(0.0, POLL_SECONDS - (time.time() - now)))
@@ -156,6 +174,15 @@ def memory_at(memory: list[tuple[float, int]], seconds: float) -> int:
     if not memory:
         return 0
     return min(memory, key=lambda point: abs(point[0] - seconds))[1]
+
+
+@dataclass
+class Run:
+    """What runs the stream path while the bench sends: its memory now, and its counts once stopped."""
+
+    memory: Callable[[], int]  # RSS in bytes; raises psutil.NoSuchProcess once it has gone
+    log: Path
+    counts: dict[str, Any] = field(default_factory=dict)
 
 
 @contextmanager
@@ -174,6 +201,56 @@ def stream_process(settings: Settings, topic: str, log: Path) -> Iterator[subpro
                 proc.wait(timeout=300)
             except subprocess.TimeoutExpired:
                 proc.kill()
+
+
+@contextmanager
+def via_stream(settings: Settings, topic: str) -> Iterator[Run]:
+    """`lendflow stream` on topic, from its first cycle on; its cycles and builds once stopped."""
+    log = settings.logs_dir / f"{topic}.log"
+    with stream_process(settings, topic, log) as proc:
+        wait_for_text(log, r"cycle 1:", 600, proc)  # started, parsed, its first (owed) build done
+        say(f"stream log: {log}")
+        run = Run(partial(process_rss, proc.pid), log)
+        yield run
+    summary = re.findall(r"stream: (\d[\d,]*) cycles, (\d[\d,]*) builds \((\d[\d,]*) failed\)", log.read_text())
+    cycles, builds, failed = (int(n.replace(",", "")) for n in summary[-1]) if summary else (0, 0, 0)
+    run.counts = {"cycles": cycles, "builds": builds, "failed_builds": failed}
+
+
+@contextmanager
+def via_dag(settings: Settings, topic: str) -> Iterator[Run]:
+    """`airflow standalone` with lending_stream alone, from the moment its watcher holds the topic;
+    its DAG runs once stopped, and a check that none of its processes outlived it."""
+    compile_manifest(settings, "postgres")  # the DAG renders its tasks from it
+    home = settings.logs_dir / f"{topic}-airflow"
+    with standalone(replace(settings, kafka_topic=topic), [STREAM_DAG_FILE], home) as airflow:
+        say(f"Airflow log: {airflow.log}; waiting for its watcher on {topic}")
+        airflow.wait_until_ready()
+        run = Run(partial(tree_rss_of, airflow.process.pid), airflow.log)
+        started = len(processes_with_home(home))  # the check below sees them while they run
+        yield run
+    states = Counter(state for _, state in airflow.dag_runs(STREAM_DAG_ID))
+    run.counts = {"dag_runs": sum(states.values()), "dag_run_states": dict(states),
+                  "airflow_processes": started, "orphans": [p.pid for p in processes_with_home(home)]}  # fmt: skip
+
+
+def process_rss(pid: int) -> int:
+    return int(psutil.Process(pid).memory_info().rss)
+
+
+def tree_rss_of(pid: int) -> int:
+    """RSS of pid and every process under it (Airflow's components and their task processes)."""
+    return tree_rss(psutil.Process(pid))
+
+
+def processes_with_home(home: Path) -> list[psutil.Process]:
+    """Running processes started with AIRFLOW_HOME=home: none once standalone has been stopped."""
+    found = []
+    for process in psutil.process_iter():
+        with contextlib.suppress(psutil.Error):
+            if process.environ().get("AIRFLOW_HOME") == str(home):
+                found.append(process)
+    return found
 
 
 def wait_for_text(log: Path, pattern: str, timeout: float, proc: subprocess.Popen[str]) -> None:
@@ -207,6 +284,11 @@ def main() -> int:
     parser.add_argument("--drain", type=float, default=120.0, help="seconds to wait for the last messages")
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument(
+        "--via", choices=("stream", "dag"), default="stream",
+        help="what keeps the marts fresh: `lendflow stream`, or the event-driven DAG lending_stream"
+        " under `airflow standalone`",
+    )  # fmt: skip
+    parser.add_argument(
         "--no-vacuum", action="store_true",
         help="start the stream right after the full build: autovacuum's first pass over the new"
         " million-row tables then runs during the first cycles",
@@ -230,32 +312,29 @@ def main() -> int:
     new = pq.read_table(sample / "stream.parquet").to_pylist()
     existing = pq.read_table(sample / "loans.parquet").slice(0, total).to_pylist()
     topic = f"bench-freshness-{uuid.uuid4().hex[:8]}"
-    log = settings.logs_dir / f"{topic}.log"
     kafka.ensure_topic(settings, topic)
     watch, done = Watch(), threading.Event()
-    with stream_process(settings, topic, log) as proc:
-        wait_for_text(log, r"cycle 1:", 600, proc)  # started, parsed, its first (owed) build done
-        watcher = threading.Thread(target=watch_marts, args=(settings, watch, proc.pid, done), daemon=True)
+    with (via_dag if args.via == "dag" else via_stream)(settings, topic) as run:
+        watcher = threading.Thread(target=watch_marts, args=(settings, watch, run.memory, done), daemon=True)
         watcher.start()
-        say(f"sending {total:,} messages at {args.rate:,.0f}/s (stream log: {log})")
+        say(f"sending {total:,} messages at {args.rate:,.0f}/s")
         produce(settings, topic, messages(new, existing, total, args.update_every), args.rate, watch)
         deadline = time.monotonic() + args.drain
         while time.monotonic() < deadline and any(s.on_dashboard is None for s in watch.sent):
             time.sleep(0.5)
         done.set()
         watcher.join()
-    output = log.read_text()
-    summary = re.findall(r"stream: (\d[\d,]*) cycles, (\d[\d,]*) builds \((\d[\d,]*) failed\)", output)
-    cycles, builds, failed = (int(n.replace(",", "")) for n in summary[-1]) if summary else (0, 0, 0)
 
     in_fct = [s.in_fct - s.at for s in watch.sent if s.in_fct is not None]
     on_dashboard = [s.on_dashboard - s.at for s in watch.sent if s.on_dashboard is not None]
     lost = sum(s.in_fct is None for s in watch.sent)
     fct_duplicates, raw_duplicates = duplicates(settings, topic)
     early = min(60.0, args.seconds / 5)
-    memory = {f"{early:.0f} s": memory_at(watch.memory, early), "end": memory_at(watch.memory, args.seconds)}
+    memory = {f"{early:.0f} s": memory_at(watch.memory, early), "end": memory_at(watch.memory, args.seconds),
+              "peak": max((rss for _, rss in watch.memory), default=0)}  # fmt: skip
 
-    table = Table(title=f"lendflow stream on {args.rows:,} loans: {total:,} messages at {args.rate:,.0f}/s")
+    runner = "the lending_stream DAG (airflow standalone)" if args.via == "dag" else "lendflow stream"
+    table = Table(title=f"{runner} on {args.rows:,} loans: {total:,} messages at {args.rate:,.0f}/s")
     for column in ("measure", "p50 s", "p95 s", "max s"):
         table.add_column(column)
     for label, values in (("send -> in fct_loans", in_fct), ("send -> dashboard totals", on_dashboard)):
@@ -264,22 +343,37 @@ def main() -> int:
     visible = [s.in_fct for s in watch.sent if s.in_fct is not None]
     throughput = len(visible) / (max(visible) - watch.sent[0].at) if visible else 0.0
     Console().print(
-        f"cycles {cycles:,}, builds {builds:,} ({failed:,} failed), {throughput:,.0f} events/s landed and built;"
-        f" stream memory {', '.join(f'{k} {v / 2**20:,.0f} MiB' for k, v in memory.items())};"
-        f" lost {lost:,}, duplicated {fct_duplicates + raw_duplicates:,}"
+        f"{describe(run.counts)}, {throughput:,.0f} events/s landed and built;"
+        f" {'Airflow process tree' if args.via == 'dag' else 'stream'} memory"
+        f" {', '.join(f'{k} {v / 2**20:,.0f} MiB' for k, v in memory.items())};"
+        f" lost {lost:,}, duplicated {fct_duplicates + raw_duplicates:,} (log: {run.log})"
     )
-    RESULTS.parent.mkdir(exist_ok=True)  # git-ignored: absent in a fresh clone
-    RESULTS.write_text(json.dumps({
-        "rows": args.rows, "rate": args.rate, "seconds": args.seconds, "messages": total,
+    results = RESULTS.with_name(f"freshness-{args.via}.json") if args.via != "stream" else RESULTS
+    results.parent.mkdir(exist_ok=True)  # git-ignored: absent in a fresh clone
+    results.write_text(json.dumps({
+        "via": args.via, "rows": args.rows, "rate": args.rate, "seconds": args.seconds, "messages": total,
         "update_every": args.update_every, "load_average": os.getloadavg(),
         "send_to_fct_loans": dict(zip(("p50", "p95", "max"), percentiles(in_fct), strict=True)),
         "send_to_dashboard": dict(zip(("p50", "p95", "max"), percentiles(on_dashboard), strict=True)),
-        "cycles": cycles, "builds": builds, "failed_builds": failed, "events_per_second": throughput,
+        **run.counts, "events_per_second": throughput,
         "memory_rss": memory,
         "lost": lost, "duplicated": {"fct_loans": fct_duplicates, "raw": raw_duplicates},
         "measured_at": datetime.now(UTC).isoformat(),
     }, indent=2) + "\n")  # fmt: skip
-    return 0
+    return 1 if run.counts.get("orphans") else 0
+
+
+def describe(counts: dict[str, Any]) -> str:
+    """The runner's own counts in words: the stream's cycles and builds, or the DAG's runs."""
+    if "dag_runs" in counts:
+        states = ", ".join(f"{n:,} {state}" for state, n in sorted(counts["dag_run_states"].items()))
+        orphans = counts["orphans"]
+        stopped = counts["airflow_processes"] - len(orphans)
+        left = f"; {stopped:,} of {counts['airflow_processes']:,} Airflow processes stopped" + (
+            f", left running: {orphans}" if orphans else ""
+        )
+        return f"DAG runs {counts['dag_runs']:,} ({states or 'none'}){left}"
+    return f"cycles {counts['cycles']:,}, builds {counts['builds']:,} ({counts['failed_builds']:,} failed)"
 
 
 if __name__ == "__main__":
