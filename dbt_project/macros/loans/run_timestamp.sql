@@ -21,13 +21,19 @@
     cast('{{ newest if newest else "1900-01-01 00:00:00" }}' as timestamp)
 {%- endmacro %}
 
-{#- The distinct values of a column in a relation, as a SQL list of literals (or one that
-    matches nothing), read when the model runs. -#}
-{% macro values_literal(column, relation) -%}
+{#- The checksums of the landed files (raw.landed_files: landing writes a file's ledger row in
+    the transaction of its rows) that `relation` holds no row of yet, read when the model runs.
+    The ledger holds a row per file, so this costs an index probe per file instead of a scan of
+    every row already read. -#}
+{% macro unread_files(relation, checksum_column) -%}
+    {%- set ledger = ref('stg_raw__landed_files') -%}
     {%- set found = [] -%}
     {%- if execute -%}
-        {%- set result = run_query("select distinct " ~ column ~ " from " ~ relation ~ " where " ~ column ~ " is not null") -%}
+        {%- set result = run_query(
+            "select ledger.file_sha256 from " ~ ledger ~ " as ledger where not exists (select 1 from "
+            ~ relation ~ " as done where done." ~ checksum_column ~ " = ledger.file_sha256)"
+        ) -%}
         {%- set found = result.columns[0].values() | list -%}
     {%- endif -%}
-    ({% for value in found %}'{{ value | replace("'", "''") }}'{{ ', ' if not loop.last }}{% else %}null{% endfor %})
+    {{ return(found) }}
 {%- endmacro %}

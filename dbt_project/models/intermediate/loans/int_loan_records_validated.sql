@@ -11,9 +11,14 @@
             {'columns': ['record_ref'], 'unique': True},
             {'columns': ['loan_id']},
             {'columns': ['dbt_loaded_at']},
+            {'columns': ['file_sha256']},
+            {'columns': ['record_source', 'landed_at']},
         ],
     )
 }}
+
+-- depends_on: {{ ref('stg_raw__landed_files') }} (read by unread_files() in incremental runs)
+
 with
 
 -- typed once: loan_problem() reads each typed column again, and through the view every
@@ -22,8 +27,9 @@ stg_raw__loans as (
 
     select * from {{ ref('stg_raw__loans') }}
     {% if is_incremental() %}
-    -- a file lands whole, once: the files not seen yet
-    where coalesce(file_sha256 not in {{ values_literal('file_sha256', this) }}, true)
+    {%- set unread = unread_files(this, 'file_sha256') %}
+    -- a file lands whole, once: the files not read yet (none: the scan is skipped)
+    where {% if unread %}file_sha256 in ('{{ unread | join("', '") }}'){% else %}1 = 0{% endif %}
     {% endif %}
     {{ evaluated_once() }}
 
