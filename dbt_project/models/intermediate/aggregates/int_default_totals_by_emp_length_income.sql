@@ -1,6 +1,7 @@
-{#- Defaulted loans, their amounts and rates, per employment length + income band
-    (macros/marts/regrouped.sql: an incremental run recomputes the groups whose loans changed,
-    those a loan left included; a loan that stops or starts being defaulted changes its group). -#}
+{#- Defaulted loans, their amounts and rates, per employment length + income band, kept by
+    adding each batch's new contributions and taking back the ones they replace
+    (macros/marts/regrouped.sql): a loan that stops or starts being defaulted leaves or joins
+    its group. -#}
 {{
     config(
         materialized='incremental',
@@ -10,41 +11,14 @@
     )
 }}
 
-{%- set keys = ['emp_length', 'income_band'] %}
-
--- depends_on: {{ ref('int_loan_group_keys') }}
-
-with
-
-fct_loans as (
-
-    select * from {{ ref('fct_loans') }}
-
-),
-
-{{ regrouped_loans('fct_loans', keys) }}
-
-totals as (
-
-    select
-        emp_length,
-        income_band,
-        count(*) as loans,
-        count(loan_amount) as loan_amount_count,
-        sum(loan_amount) as total_loan_amount,
-        count(int_rate) as int_rate_count,
-        sum(int_rate) as total_int_rate
-
-    from grouped_loans
-    where is_defaulted
-    group by emp_length, income_band
-
-),
-
-final as (
-
-    {{ regrouped_totals('totals', keys) }}
-
-)
-
-select * from final
+{{ contribution_totals(
+    keys=['emp_length', 'income_band'],
+    measures=[
+        {'name': 'loans', 'count': '*'},
+        {'name': 'loan_amount_count', 'count': 'loan_amount'},
+        {'name': 'total_loan_amount', 'sum': 'loan_amount', 'of': 'loan_amount_count'},
+        {'name': 'int_rate_count', 'count': 'int_rate'},
+        {'name': 'total_int_rate', 'sum': 'int_rate', 'of': 'int_rate_count'},
+    ],
+    where='is_defaulted',
+) }}

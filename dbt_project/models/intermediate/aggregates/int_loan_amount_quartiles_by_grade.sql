@@ -17,7 +17,7 @@
 
 {%- set keys = ['letter_grade'] %}
 
--- depends_on: {{ ref('int_loan_group_keys') }}
+-- depends_on: {{ ref('int_loan_contributions') }}
 
 with
 
