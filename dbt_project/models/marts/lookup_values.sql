@@ -10,6 +10,12 @@
       canonical_title  a raw employment title -> its canonical title (python_steps)
       fitted_parameter a parameter fitted in python_steps (context names it)
       outlier_fence    an IQR fence the column is capped at (context names it) -#}
+
+{#- Rebuilt whole (every canonical title) whatever a batch brought, and read by no model: in
+    continuous mode it is refreshed on the periodic lane, with the test that proves it reverses
+    fct_loans, rather than in every cycle. -#}
+{{ config(tags=['periodic']) }}
+
 with
 
 emp_lengths as (

@@ -9,6 +9,10 @@
         unique_key=['topic', 'kafka_partition', 'kafka_offset'],
         incremental_strategy='merge',
         on_schema_change='fail',
+        indexes=[
+            {'columns': ['topic', 'kafka_partition', 'kafka_offset'], 'unique': True},
+            {'columns': ['landed_at']},
+        ],
     )
 }}
 
