@@ -58,8 +58,9 @@ def stream(
     periodic_every: Annotated[
         int | None,
         typer.Option(
-            help="After every N builds also run the periodic lane (selector `stream_periodic`: the "
-            "models tagged periodic, the views, every dbt test); 0: never "
+            help="After every N builds also run the periodic lane (selector `stream_periodic_data`: "
+            "the models tagged periodic and every data test; `stream_periodic`, with the views and "
+            "unit tests, when the project changed); 0: never "
             "(default: $LENDFLOW_STREAM_PERIODIC_EVERY, 20)."
         ),
     ] = None,

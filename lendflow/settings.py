@@ -46,8 +46,9 @@ state under ``LENDFLOW_HOME`` (git-ignored).
 |                           |                                 | for the first new message               |
 | LENDFLOW_STREAM_PERIODIC_EVERY | 20                         | `lendflow stream`: every N builds, also |
 |                           |                                 | the periodic lane (selector             |
-|                           |                                 | stream_periodic: whole-table models,    |
-|                           |                                 | views, every test)                      |
+|                           |                                 | stream_periodic_data: whole-table models|
+|                           |                                 | and every data test; with the views and |
+|                           |                                 | unit tests after a project change)      |
 | LENDFLOW_STREAM_MAX_BATCH | 100000                          | `lendflow stream`: most messages landed |
 |                           |                                 | (and built) per cycle                   |
 """

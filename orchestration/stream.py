@@ -11,8 +11,9 @@ One cycle:
    data tests) in this process, with the manifest parsed once (lendflow.dbt_session);
 3. every `periodic_every` builds, the periodic lane: before the build, the Python steps on
    everything landed when a batch file was landed meanwhile; after it, the `stream_periodic`
-   selector: the models that cost a scan of every loan whatever the batch (tagged `periodic`),
-   the views, and the whole test suite, unit tests included.
+   selector: the models that cost a scan of every loan whatever the batch (tagged `periodic`)
+   and every data test; the views and the unit tests too when the project was parsed since
+   they last passed (`stream_periodic` instead of `stream_periodic_data`).
 
 A cycle with nothing new runs no dbt at all. The first cycle builds whatever landed: a build
 owed by a process killed before it finished is owed to the next one (the events are landed and
@@ -45,6 +46,7 @@ SELECTOR = "stream_path"
 STREAM_BUILD = ("build", "--selector", SELECTOR)
 WHOLE_BUILD = ("build",)
 PERIODIC_BUILD = ("build", "--selector", "stream_periodic")
+PERIODIC_DATA_BUILD = ("build", "--selector", "stream_periodic_data")
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,12 @@ def widen(owed: SentRange | None, sent: SentRange | None) -> SentRange | None:
     if owed is None or sent is None:
         return owed or sent
     return (min(owed[0], sent[0]), max(owed[1], sent[1]))
+
+
+def periodic_lane(parses: int, lane_passed_on_parse: int | None) -> tuple[str, ...]:
+    """The whole periodic lane when the project was parsed since it last passed (or it never
+    has), else its data part: views and unit tests would find what they found last time."""
+    return PERIODIC_DATA_BUILD if parses == lane_passed_on_parse else PERIODIC_BUILD
 
 
 def periodic_due(builds: int, every: int) -> bool:
@@ -168,6 +176,7 @@ class StreamBuilder:
         self._periodic_every = periodic_every
         self._steps = python_steps.StreamSteps(settings)
         self._built_once = warehouse_built(settings)
+        self._lane_passed_on_parse: int | None = None  # the session's parse count when the full lane last passed
 
     def build(
         self, builds_before: int, message_values: Sequence[str | None] = ()
@@ -188,7 +197,9 @@ class StreamBuilder:
         self._built_once = True
         if not periodic:
             return build, None, ""
-        lane = self._session.invoke(PERIODIC_BUILD)
+        lane = self._session.invoke(periodic_lane(self._session.parses, self._lane_passed_on_parse))
+        if lane.success and lane.args == PERIODIC_BUILD:
+            self._lane_passed_on_parse = self._session.parses
         return build, lane, "" if lane.success else lane.summary()
 
 

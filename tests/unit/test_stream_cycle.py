@@ -7,7 +7,16 @@ import dataclasses
 import pytest
 
 from lendflow import settings as config
-from orchestration.stream import Freshness, StreamOptions, freshness_at, periodic_due, widen
+from orchestration.stream import (
+    PERIODIC_BUILD,
+    PERIODIC_DATA_BUILD,
+    Freshness,
+    StreamOptions,
+    freshness_at,
+    periodic_due,
+    periodic_lane,
+    widen,
+)
 from streaming.micro_batches import sent_range
 
 
@@ -51,3 +60,10 @@ def test_options_default_to_the_settings_and_take_what_the_command_line_sets(mon
     assert dataclasses.astuple(options) == dataclasses.astuple(
         StreamOptions(poll_interval=0.25, periodic_every=0, max_batch=100_000, until_idle=True)
     )
+
+
+def test_the_whole_periodic_lane_runs_until_it_passes_on_the_parsed_project() -> None:
+    assert periodic_lane(parses=1, lane_passed_on_parse=None) == PERIODIC_BUILD  # never passed yet
+    assert periodic_lane(parses=1, lane_passed_on_parse=1) == PERIODIC_DATA_BUILD
+    # the project changed and was parsed again: its views and unit tests run again
+    assert periodic_lane(parses=2, lane_passed_on_parse=1) == PERIODIC_BUILD
