@@ -28,8 +28,9 @@ from lendflow.dbt import run_dbt
 from lendflow.settings import DBT_PROJECT_DIR
 from python_steps import run as python_steps
 
-AGGREGATE_PREFIXES = ("dash_", "rpt_", "int_loan_contributions", "int_loan_totals_", "int_default_totals_",
-                      "int_loan_amount_quartiles_")  # fmt: skip
+# int_loan_group_keys: what int_loan_contributions was called in older checkouts (--project-dir)
+AGGREGATE_PREFIXES = ("dash_", "rpt_", "int_loan_contributions", "int_loan_group_keys", "int_loan_totals_",
+                      "int_default_totals_", "int_loan_amount_quartiles_")  # fmt: skip
 
 
 def aggregate_timings(run_results: Path) -> dict[str, float]:

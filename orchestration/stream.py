@@ -10,10 +10,11 @@ One cycle:
    intermediate incrementals -> fct_loans -> the aggregate tables the marts read, with their
    data tests) in this process, with the manifest parsed once (lendflow.dbt_session);
 3. every `periodic_every` builds, the periodic lane: before the build, the Python steps on
-   everything landed when a batch file was landed meanwhile; after it, the `stream_periodic`
-   selector: the models that cost a scan of every loan whatever the batch (tagged `periodic`)
-   and every data test; the views and the unit tests too when the project was parsed since
-   they last passed (`stream_periodic` instead of `stream_periodic_data`).
+   everything landed when a batch file was landed meanwhile; after it, the
+   `stream_periodic_data` selector: the models that cost a scan of every loan whatever the
+   batch (tagged `periodic`) and every data test; the whole `stream_periodic` selector (the
+   views and the unit tests too) the first time and whenever the project was parsed since it
+   last passed.
 
 A cycle with nothing new runs no dbt at all. The first cycle builds whatever landed: a build
 owed by a process killed before it finished is owed to the next one (the events are landed and
