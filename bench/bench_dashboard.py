@@ -25,7 +25,6 @@ import http.client
 import json
 import os
 import queue
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,6 +45,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from lendflow import settings as config  # noqa: E402
+from lendflow.services.base import free_port  # noqa: E402
 from tests.browser.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402  (the browser the tests drive)
 
 CHARTS = ["amount-by-grade", "income-vs-amount", "loans-per-month", "avg-amount-by-state", "loans-by-grade"]
@@ -79,17 +79,11 @@ def percentile(values: list[float], fraction: float) -> float:
     return ordered[min(rank, len(ordered)) - 1]
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @contextmanager
 def served(db: str, workers: int) -> Iterator[str]:
     """`lendflow dashboard` over warehouse `db`; yields its address, stops it afterwards."""
     env = {**os.environ, "LENDFLOW_PG_DB": db}
-    port = _free_port()
+    port = free_port()
     cmd = [str(REPO / ".venv/bin/lendflow"), "dashboard", "--port", str(port), "--workers", str(workers)]
     process = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
     lines: queue.Queue[str] = queue.Queue()

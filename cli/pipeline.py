@@ -135,7 +135,7 @@ def airflow_run(
     from orchestration.runner import DagRunFailed, compile_manifest, run_dag
 
     settings = config.load()
-    target = "spark" if dag_id.endswith("_spark") else "postgres"
+    target = settings.spark_target if dag_id.endswith("_spark") else "postgres"
     conf: dict[str, object] = {"stream": not no_stream}
     if input_file:
         conf["input_files"] = [str(path.resolve()) for path in input_file]

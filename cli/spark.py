@@ -14,6 +14,25 @@ from lendflow import settings as config
 app = typer.Typer()
 PANEL = "Spark"
 
+# Where the command runs Spark; every command of the panel takes it.
+TargetOption = Annotated[
+    str | None,
+    typer.Option(
+        "--target",
+        help="spark (local mode) or spark_thrift (the cluster: `lendflow up -s spark-cluster`)"
+        " [default: $LENDFLOW_SPARK_TARGET, else spark].",
+    ),
+]
+
+
+def _settings(target: str | None) -> config.Settings:
+    settings = config.load()
+    if target is None:
+        return settings
+    if target not in config.SPARK_TARGETS:
+        fail(f"--target must be one of {', '.join(config.SPARK_TARGETS)}, not {target!r}")
+    return settings.on_target(target)
+
 
 @app.command("spark-stage", rich_help_panel=PANEL)
 def spark_stage(
@@ -23,20 +42,21 @@ def spark_stage(
     topic: Annotated[str | None, typer.Option(help="Kafka topic to land too (default: LENDFLOW_KAFKA_TOPIC).")] = None,
     stream: Annotated[bool, typer.Option(help="Land the Kafka topic (--no-stream: files only).")] = True,
     python_steps: Annotated[
-        bool, typer.Option(help="Then run the Python steps on Spark staging (the spark target's python_steps.*).")
+        bool, typer.Option(help="Then run the Python steps on Spark staging (the Spark target's python_steps.*).")
     ] = True,
+    target: TargetOption = None,
 ) -> None:
     """Land raw files and the Kafka topic untouched into Spark staging (raw.* Parquet tables), exactly once.
 
     Files go through the same reader as `lendflow land` (same rows, same text, same rejects);
     the topic through Structured Streaming with an available-now trigger and a checkpoint
-    under LENDFLOW_SPARK_HOME. Then `lendflow dbt --target spark build` builds the warehouse on Spark.
+    under LENDFLOW_SPARK_HOME. Then `lendflow dbt --target <target> build` builds the warehouse there.
     """
     from ingestion.land import LandingError
     from lendflow.services import spark as spark_service
     from spark_jobs import staging
 
-    settings = config.load()
+    settings = _settings(target)
     spark = spark_service.session(settings)
     for path in files or []:
         try:
@@ -54,13 +74,14 @@ def spark_stage(
 @app.command("spark-questions", rich_help_panel=PANEL)
 def spark_questions(
     out: Annotated[Path | None, typer.Option(help="Also write each answer to OUT/q<N>_{sql,dataframe}.csv.")] = None,
+    target: TargetOption = None,
 ) -> None:
     """Answer the five business questions on Spark twice (Spark SQL and DataFrame API), from marts.fct_loans
-    built by `lendflow dbt --target spark build`, and check that the two answers agree row by row."""
+    built by `lendflow dbt --target <target> build`, and check that the two answers agree row by row."""
     from lendflow.services import spark as spark_service
     from spark_jobs.questions import two_way_answers
 
-    spark = spark_service.session(config.load(), packages=())
+    spark = spark_service.session(_settings(target), packages=())
     disagreements = 0
     for answer in two_way_answers(spark):
         question, by_sql = answer.question, answer.by_sql
@@ -90,11 +111,12 @@ def spark_export(
     jdbc: Annotated[
         bool, typer.Option(help="Also load both into PostgreSQL (schema spark_exports) over JDBC.")
     ] = False,
+    target: TargetOption = None,
 ) -> None:
     """Save the cleaned table (fct_loans + Spark ML encodings) and the encoders' lookup table to Parquet from Spark."""
     from lendflow.services import spark as spark_service
     from spark_jobs.export import export as export_from_spark
 
-    settings = config.load()
+    settings = _settings(target)
     spark = spark_service.session(settings)
     console.print(export_from_spark(spark, settings, out_dir, jdbc=jdbc).summary())

@@ -11,6 +11,7 @@ from cli.output import console, fail
 from lendflow import settings as config
 
 app = typer.Typer()
+TARGET_HELP = "dbt target: postgres, spark (local mode) or spark_thrift (a cluster's Thrift server)."
 PANEL = "Warehouse"
 
 
@@ -21,7 +22,7 @@ def dbt(
         list[str] | None,
         typer.Argument(help="Arguments for dbt, options included, e.g. `build -s fct_loans --full-refresh`."),
     ] = None,
-    target: Annotated[str, typer.Option(help="dbt target: postgres or spark.")] = "postgres",
+    target: Annotated[str, typer.Option(help=TARGET_HELP)] = "postgres",
 ) -> None:
     """Run dbt on the project with the connection lendflow uses.
 
@@ -92,7 +93,7 @@ def docs(
 
 @app.command("compile-manifest", rich_help_panel=PANEL)
 def compile_manifest(
-    target: Annotated[str, typer.Option(help="dbt target: postgres or spark.")] = "postgres",
+    target: Annotated[str, typer.Option(help=TARGET_HELP)] = "postgres",
 ) -> None:
     """Parse the dbt project into the manifest the Airflow DAGs render from (no database needed)."""
     from lendflow.dbt import DbtError

@@ -28,6 +28,11 @@ state under ``LENDFLOW_HOME`` (git-ignored).
 |                           |                                 | UI takes the next port                  |
 | LENDFLOW_SPARK_WORKER_CORES | 2                             | cores and memory the local cluster's    |
 | LENDFLOW_SPARK_WORKER_MEMORY | 2g                           | one worker offers its executors         |
+| LENDFLOW_SPARK_TARGET     | spark                           | where the Spark jobs (staging, Python   |
+|                           |                                 | steps, questions, encoders) and the     |
+|                           |                                 | lending_elt_spark DAG run: spark (local |
+|                           |                                 | mode) or spark_thrift (the cluster)     |
+| LENDFLOW_SPARK_MASTER     | spark://127.0.0.1:<master port> | the cluster's master, for spark_thrift  |
 | DBT_SPARK_HOST            | 127.0.0.1                       | Thrift server of the spark_thrift target|
 | DBT_SPARK_PORT            | 10000                           | (on 127.0.0.1: the local Spark cluster) |
 | LENDFLOW_READER_STATEMENT_TIMEOUT | 30s                     | longest statement of the reader role    |
@@ -56,6 +61,7 @@ state under ``LENDFLOW_HOME`` (git-ignored).
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import os
 import secrets
 import tempfile
@@ -69,6 +75,8 @@ DBT_PROJECT_DIR = REPO_ROOT / "dbt_project"
 PROFILES_DIR = REPO_ROOT / "profiles"
 
 LOCAL_HOST = "127.0.0.1"
+# dbt's two Spark targets (profiles/profiles.yml): local mode in-process, and a cluster's Thrift server.
+SPARK_TARGETS = ("spark", "spark_thrift")
 LOCAL_PG_USER = "lendflow"
 
 # Least privilege: who may do what in the warehouse. Locally each is a login role
@@ -154,6 +162,15 @@ class Settings:
     spark_worker_memory: str = "2g"
     spark_thrift_host: str = LOCAL_HOST
     spark_thrift_port: int = 10000
+    # Where Spark work runs: dbt's target name for it (SPARK_TARGETS); a cluster's master URL
+    # when it is not the local cluster's.
+    spark_target: str = "spark"
+    spark_master_override: str | None = None
+
+    def __post_init__(self) -> None:
+        if self.spark_target not in SPARK_TARGETS:
+            choices = ", ".join(SPARK_TARGETS)
+            raise ValueError(f"LENDFLOW_SPARK_TARGET must be one of {choices}, not {self.spark_target!r}")
 
     # --- where state lives -------------------------------------------------
     @property
@@ -189,8 +206,9 @@ class Settings:
 
     @property
     def spark_checkpoints_dir(self) -> Path:
-        """Structured Streaming checkpoints (Kafka offsets landed into Spark staging)."""
-        return self.spark_home / "checkpoints"
+        """Structured Streaming checkpoints (Kafka offsets landed into Spark staging): one set per
+        catalog, since an offset landed into local mode's catalog is not landed on the cluster."""
+        return (self.spark_cluster_home if self.spark_on_cluster else self.spark_home) / "checkpoints"
 
     @property
     def spark_warehouse_dir(self) -> Path:
@@ -277,9 +295,18 @@ class Settings:
         return self.kafka_port + 1
 
     # --- Spark cluster -----------------------------------------------------
+    def on_target(self, target: str) -> Settings:
+        """These settings with Spark work sent where dbt's `target` runs (unchanged for postgres)."""
+        return dataclasses.replace(self, spark_target=target) if target in SPARK_TARGETS else self
+
+    @property
+    def spark_on_cluster(self) -> bool:
+        """True when Spark work goes to the cluster the spark_thrift target reaches, not local mode."""
+        return self.spark_target == "spark_thrift"
+
     @property
     def spark_master_url(self) -> str:
-        return f"spark://{LOCAL_HOST}:{self.spark_master_port}"
+        return self.spark_master_override or f"spark://{LOCAL_HOST}:{self.spark_master_port}"
 
     @property
     def spark_worker_ui_port(self) -> int:
@@ -338,7 +365,54 @@ def load() -> Settings:
         spark_worker_memory=_env("LENDFLOW_SPARK_WORKER_MEMORY", "2g"),
         spark_thrift_host=_env("DBT_SPARK_HOST", LOCAL_HOST),
         spark_thrift_port=int(_env("DBT_SPARK_PORT", "10000")),
+        spark_target=_env("LENDFLOW_SPARK_TARGET", "spark"),
+        spark_master_override=os.environ.get("LENDFLOW_SPARK_MASTER") or None,
     )
+
+
+def environment(settings: Settings) -> dict[str, str]:
+    """settings as the variables :func:`load` reads: `load()` under them gives settings back.
+
+    For a child process (a CLI command, a Spark job) that must see this configuration, not the
+    one of the calling process's own environment.
+    """
+    optional = {
+        "LENDFLOW_PG_DSN": settings.pg_dsn_override,
+        "LENDFLOW_KAFKA_BOOTSTRAP": settings.kafka_bootstrap_override,
+        "LENDFLOW_SPARK_HOME": settings.spark_home_override,
+        "LENDFLOW_PG_BINDIR": settings.pg_bindir_override,
+        DASHBOARD_ALLOW_DEBUG_ENV: settings.dashboard_allow_debug,
+        "LENDFLOW_SPARK_MASTER": settings.spark_master_override,
+    }
+    roles = {f"LENDFLOW_{role.upper()}_DSN": dsn for role, dsn in settings.role_dsn_overrides.items()}
+    return {
+        "LENDFLOW_HOME": str(settings.home),
+        "LENDFLOW_PG_PORT": str(settings.pg_port),
+        "LENDFLOW_PG_DB": settings.pg_db,
+        "LENDFLOW_KAFKA_PORT": str(settings.kafka_port),
+        "LENDFLOW_KAFKA_TOPIC": settings.kafka_topic,
+        "LENDFLOW_KAFKA_PARTITIONS": str(settings.kafka_partitions),
+        "LENDFLOW_DASHBOARD_PORT": str(settings.dashboard_port),
+        "LENDFLOW_AIRFLOW_PORT": str(settings.airflow_port),
+        "LENDFLOW_READER_STATEMENT_TIMEOUT": settings.reader_statement_timeout,
+        "LENDFLOW_READER_CONNECTION_LIMIT": str(settings.reader_connection_limit),
+        "LENDFLOW_MAX_QUARANTINED_SHARE": repr(settings.max_quarantined_share),
+        COSMOS_EXECUTION_MODE_ENV: settings.cosmos_execution_mode,
+        "LENDFLOW_COSMOS_LOAD_MODE": settings.cosmos_load_mode,
+        "LENDFLOW_COSMOS_TEST_BEHAVIOR": settings.cosmos_test_behavior,
+        "LENDFLOW_STREAM_POLL_INTERVAL": repr(settings.stream_poll_interval),
+        "LENDFLOW_STREAM_PERIODIC_EVERY": str(settings.stream_periodic_every),
+        "LENDFLOW_STREAM_MAX_BATCH": str(settings.stream_max_batch),
+        "LENDFLOW_SPARK_MASTER_PORT": str(settings.spark_master_port),
+        "LENDFLOW_SPARK_MASTER_UI_PORT": str(settings.spark_master_ui_port),
+        "LENDFLOW_SPARK_WORKER_CORES": str(settings.spark_worker_cores),
+        "LENDFLOW_SPARK_WORKER_MEMORY": settings.spark_worker_memory,
+        "DBT_SPARK_HOST": settings.spark_thrift_host,
+        "DBT_SPARK_PORT": str(settings.spark_thrift_port),
+        "LENDFLOW_SPARK_TARGET": settings.spark_target,
+        **{name: str(value) for name, value in optional.items() if value is not None},
+        **roles,
+    }
 
 
 def _share(name: str, default: float) -> float:

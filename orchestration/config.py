@@ -15,11 +15,11 @@ from typing import Any
 from cosmos import ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
 from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
-from lendflow.settings import COSMOS_EXECUTION_MODE_ENV, DBT_PROJECT_DIR, PROFILES_DIR, Settings
+from lendflow.settings import COSMOS_EXECUTION_MODE_ENV, DBT_PROJECT_DIR, PROFILES_DIR, SPARK_TARGETS, Settings
 from orchestration.manifest import ManifestMissing, manifest_path
 
 PROFILE_NAME = "lendflow"
-TARGETS = ("postgres", "spark")
+TARGETS = ("postgres", *SPARK_TARGETS)
 
 # The three Cosmos choices come from Settings (LENDFLOW_COSMOS_*):
 # - execution mode: WATCHER (default) runs one `dbt build` (the producer task) and a sensor task

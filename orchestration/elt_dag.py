@@ -21,9 +21,13 @@ from cosmos.constants import PRODUCER_WATCHER_DONE_TASK_ID, PRODUCER_WATCHER_TAS
 from cosmos.operators.local import DbtTestLocalOperator
 
 from lendflow import settings as config
+from lendflow.settings import SPARK_TARGETS
 from orchestration.artifacts import run_folder
 from orchestration.config import DEFAULT_ARGS, CosmosConfigs, cosmos_configs
 from orchestration.manifest import manifest_path, model_asset_uris, read_manifest, unit_tests_without_test_task
+
+# The services a Spark target's steps need beside PostgreSQL (and Kafka): `lendflow up -s <name>`.
+SPARK_SERVICES = {"spark": ["spark"], "spark_thrift": ["spark-cluster"]}
 
 DOC = """
 Land the batch files and the stream, check this run's raw batches, build every dbt model as its own
@@ -67,7 +71,9 @@ def _gate(name: str, target: str, *, with_stream: bool = False) -> str:
     from orchestration.quality.checkpoints import QualityGateFailed
 
     try:
-        return steps.quality_gate(config.load(), current_run_dir(), name, target, with_stream=with_stream)
+        return steps.quality_gate(
+            config.load().on_target(target), current_run_dir(), name, target, with_stream=with_stream
+        )
     except QualityGateFailed as failure:
         raise AirflowFailException(str(failure)) from failure
 
@@ -124,7 +130,13 @@ def dbt_task_group(dag: DAG, cosmos: CosmosConfigs) -> DbtTaskGroup:
 
 
 def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags: tuple[str, ...] = ()) -> DAG:
+    """The pipeline as a DAG on one dbt target; on a Spark target every Spark step runs where
+    the target does (local mode, or the cluster behind spark_thrift: Settings.on_target)."""
     settings = config.load()
+
+    def _settings() -> config.Settings:
+        return config.load().on_target(target)
+
     cosmos = cosmos_configs(settings, target, full_refresh=full_refresh)
     with DAG(
         dag_id=dag_id,
@@ -164,7 +176,7 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
                 target=target,
                 inputs=inputs,
                 manifest=manifest_path(config.load(), target),
-                services=["postgres", *(["kafka"] if streaming else []), *(["spark"] if target == "spark" else [])],
+                services=["postgres", *(["kafka"] if streaming else []), *SPARK_SERVICES.get(target, [])],
             )
 
         @task
@@ -172,8 +184,8 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
             from orchestration import steps
 
             inputs = _input_files(_params())
-            if target == "spark":
-                return steps.spark_stage_batch_files(config.load(), current_run_dir(), inputs)
+            if target in SPARK_TARGETS:
+                return steps.spark_stage_batch_files(_settings(), current_run_dir(), inputs)
             return steps.land_batch_files(config.load(), current_run_dir(), inputs)
 
         @task
@@ -196,8 +208,8 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
             params = _params()
             if _stream_file(params, _input_files(params)) is None:
                 return None
-            if target == "spark":
-                return steps.spark_stage_stream(config.load(), current_run_dir(), params["topic"])
+            if target in SPARK_TARGETS:
+                return steps.spark_stage_stream(_settings(), current_run_dir(), params["topic"])
             # The warehouse's own consumer group, shared with `lendflow consume` (default_group).
             return steps.consume_stream(
                 config.load(), current_run_dir(), params["topic"], params["stream_idle_timeout"]
@@ -212,8 +224,8 @@ def build_elt_dag(dag_id: str, target: str, *, full_refresh: bool = False, tags:
         def python_steps() -> dict[str, Any]:
             from orchestration import steps
 
-            if target == "spark":
-                return steps.spark_python_steps(config.load(), current_run_dir())
+            if target in SPARK_TARGETS:
+                return steps.spark_python_steps(_settings(), current_run_dir())
             # refit only where dbt rebuilds every loan: an incremental build keeps the loans it
             # built with the stored titles and lambdas, so those must stay as they are
             return steps.python_steps(config.load(), current_run_dir(), refit=full_refresh)

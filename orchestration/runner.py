@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from lendflow.services import airflow as airflow_service
-from lendflow.settings import Settings
+from lendflow.settings import SPARK_TARGETS, Settings
 
 log = logging.getLogger(__name__)
 
@@ -295,7 +295,9 @@ def _run_dag(
     if state == "success" and manifest_file.is_file():
         relations = mart_relations(read_json(manifest_file))
         summary.mart_rows = (
-            spark_row_counts(settings, relations) if target == "spark" else mart_row_counts(settings, relations)
+            spark_row_counts(settings.on_target(target), relations)
+            if target in SPARK_TARGETS
+            else mart_row_counts(settings, relations)
         )
     write_json(run_dir / "summary.json", summary.as_dict())
     return summary
@@ -318,15 +320,15 @@ def run_pipeline(
 
     Default input: the generated sample (the same one `lendflow run --direct` lands) and its stream
     sample through Kafka; with input_file, that file only (no stream), as in the direct path.
-    Compiles the postgres manifest the DAG renders from (the spark one too when missing, so every
+    Compiles the postgres manifest the DAG renders from (lending_elt_spark's too when missing, so every
     DAG file of the folder imports). Raises DagRunFailed when the run did not succeed. The other
     arguments are run_dag's.
     """
     from orchestration.manifest import manifest_path
 
     compile_manifest(settings, "postgres")
-    if not manifest_path(settings, "spark").is_file():
-        compile_manifest(settings, "spark")
+    if not manifest_path(settings, settings.spark_target).is_file():
+        compile_manifest(settings, settings.spark_target)
     conf: dict[str, Any] = {"stream": input_file is None}
     if input_file is not None:
         conf["input_files"] = [str(Path(input_file).resolve())]

@@ -11,7 +11,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from lendflow.settings import Settings
+from lendflow.settings import SPARK_TARGETS, Settings
 from orchestration.artifacts import describe_inputs, write_json
 from orchestration.quality.scope import RunBatches
 
@@ -133,7 +133,8 @@ def _landed_offsets(settings: Settings, topic: str) -> dict[int, int]:
     return {int(partition): int(offset) for partition, offset in rows}
 
 
-# --- the spark target: the same steps on Spark staging (one local Spark session per process) ---
+# --- the Spark targets: the same steps on Spark staging (one Spark session per process, in local
+# mode or on the cluster: settings.spark_target, which the DAG sets from its target) ---
 def spark_stage_batch_files(settings: Settings, run_dir: Path, inputs: list[Path]) -> list[dict[str, Any]]:
     """Land every batch file into Spark staging's raw tables (exactly once, like land_batch_files)."""
     from lendflow.services.spark import session
@@ -207,10 +208,10 @@ def quality_gate(settings: Settings, run_dir: Path, name: str, target: str, *, w
 
     batches = run_batches(run_dir)
     spark = None
-    if target == "spark":
+    if target in SPARK_TARGETS:
         from lendflow.services.spark import session
 
-        spark = session(settings)
+        spark = session(settings.on_target(target))
     if name == "raw":
         suites = raw_suites(batches, with_stream)
     else:

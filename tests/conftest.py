@@ -84,6 +84,47 @@ def kafka(settings: Settings) -> Settings:
 
 
 @pytest.fixture(scope="session")
+def local_cluster(postgres: Settings, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Settings]:
+    """The local Spark cluster (`lendflow up -s spark-cluster`): master, worker, Thrift server, in a
+    home of its own on free ports, its metastore in the test server; settings that send Spark
+    work to it (spark_target spark_thrift). Stopped at the end of the session."""
+    from lendflow.services import spark_cluster
+    from lendflow.services.base import free_port
+
+    home = tmp_path_factory.mktemp("cluster_home")
+    # Spark's Ivy cache is shared by every home: the JDBC driver is not fetched again.
+    (home / "spark-packages").symlink_to(postgres.spark_packages_dir, target_is_directory=True)
+    settings = dataclasses.replace(
+        postgres,
+        home=home,
+        pg_dsn_override=postgres.pg_dsn,  # the running server, whose password lives in the usual home
+        spark_home_override=home / "spark",
+        spark_master_port=free_port(),
+        spark_master_ui_port=free_port(pairs=True),
+        spark_thrift_host=config.LOCAL_HOST,
+        spark_thrift_port=free_port(),
+        spark_target="spark_thrift",
+    )
+    _drop_metastore(settings)
+    try:
+        spark_cluster.start(settings)
+        yield settings
+    finally:
+        spark_cluster.stop(settings)
+
+
+def _drop_metastore(settings: Settings) -> None:
+    """A fresh catalog each session: the tables of an earlier one point at its deleted folders."""
+    from psycopg import sql
+
+    from lendflow.db import connect_dsn, maintenance_dsn
+
+    with connect_dsn(maintenance_dsn(settings), autocommit=True) as conn:
+        name = sql.Identifier(settings.spark_metastore_db)
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(name))
+
+
+@pytest.fixture(scope="session")
 def small_sample(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A generated sample of 2,000 loans (CSV and Parquet) shared by the integration tests."""
     from sample.files import write_sample

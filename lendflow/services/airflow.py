@@ -25,7 +25,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -44,6 +43,7 @@ from lendflow.services.base import (
     Daemon,
     ServiceError,
     ServiceStatus,
+    free_port,
     port_is_open,
     spawn_detached,
     tail,
@@ -299,12 +299,6 @@ class Standalone:
         time.sleep(2)
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def watcher_listening(settings: Settings) -> bool:
     """The asset watcher's trigger holds the topic's partitions in the watcher's group."""
     # log_level 0: no librdkafka chatter on the terminal for every probe.
@@ -346,7 +340,7 @@ def standalone(settings: Settings, dag_files: Sequence[Path], home: Path) -> Ite
     dags.mkdir(parents=True, exist_ok=True)
     for dag_file in dag_files:
         (dags / dag_file.name).write_text(dag_file.read_text())
-    settings = replace(settings, airflow_port=_free_port())
+    settings = replace(settings, airflow_port=free_port())
     log = home / "standalone.log"
     with open(log, "wb") as out:
         process = subprocess.Popen(

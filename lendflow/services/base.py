@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import random
 import signal
 import socket
 import subprocess
@@ -29,6 +30,28 @@ class ServiceStatus:
     address: str
     detail: str = ""
     external: bool = False
+
+
+def free_port(pairs: bool = False) -> int:
+    """A loopback port nobody listens on now (and the next one too, when pairs: a server that
+    also takes port + 1).
+
+    Below 32768, outside the range Linux hands to outgoing connections, so no client socket
+    takes it between this check and the server's bind.
+    """
+    while True:
+        port = random.randrange(20_000, 32_000)
+        if all(_can_bind(candidate) for candidate in (port, port + 1)[: 2 if pairs else 1]):
+            return port
+
+
+def _can_bind(port: int) -> bool:
+    with socket.socket() as probe:
+        try:
+            probe.bind(("127.0.0.1", port))
+        except OSError:
+            return False
+    return True
 
 
 def port_is_open(host: str, port: int, timeout: float = 0.5) -> bool:

@@ -1,6 +1,12 @@
-"""Spark in local mode: nothing to keep running, only folders and a session factory.
+"""Spark's configuration, in one place, and the session factory every Spark job uses.
 
-The warehouse and the Derby metastore live under LENDFLOW_SPARK_HOME (default
+Two places to run, named after dbt's targets (Settings.spark_target): `spark`, local mode
+inside the process, nothing to keep running; `spark_thrift`, the cluster whose Thrift server
+dbt reaches (lendflow/services/spark_cluster.py starts a local one). :func:`session` is the
+one place that tells them apart, so staging, the Python steps, the questions and the encoders
+run unchanged on either.
+
+In local mode the warehouse and the Derby metastore live under LENDFLOW_SPARK_HOME (default
 LENDFLOW_HOME/spark), so every process that uses the same home sees the same catalog (and a
 different home gets its own: the tests use one per run, since two JVMs on one Derby
 metastore collide). Packages from Maven Central are resolved by Ivy into a cache under
@@ -9,13 +15,17 @@ LENDFLOW_HOME that every Spark home shares, so they are downloaded once.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import shutil
-from collections.abc import Iterable
+import sys
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
-from lendflow.services.base import ServiceError, ServiceStatus
+from lendflow.services.base import ServiceError, ServiceStatus, port_is_open
 from lendflow.settings import LOCAL_HOST, Settings
 
 if TYPE_CHECKING:
@@ -100,6 +110,11 @@ def standalone_conf(master_url: str, worker_cores: int, warehouse_dir: str, jdbc
         "spark.master.rest.enabled": "false",
         **APPLICATION_CONF,
     }
+
+
+def cluster_conf_dir(settings: Settings) -> Path:
+    """The local cluster's SPARK_CONF_DIR: spark-defaults.conf and hive-site.xml (spark_cluster.write_conf)."""
+    return settings.spark_cluster_home / "conf"
 
 
 def cluster_conf(settings: Settings) -> dict[str, str]:
@@ -203,27 +218,63 @@ def maven_central_url(coordinate: str) -> str:
 
 
 def session(settings: Settings, packages: Iterable[str] = ALL_PACKAGES, app_name: str = "lendflow") -> SparkSession:
-    """A local SparkSession on the lendflow catalog (Hive metastore in Derby), created once per process.
+    """A SparkSession on the catalog of settings.spark_target, created once per process: local
+    mode's (Hive metastore in Derby) or the cluster's (its master, its metastore in PostgreSQL).
 
     `packages` only count when the JVM starts: the first call in a process decides them.
     """
     from pyspark.sql import SparkSession
 
-    start(settings)
-    builder = SparkSession.builder.appName(app_name).enableHiveSupport()
-    conf = spark_conf(settings)
+    conf = application_session_conf(settings)
     packages = list(packages)
     if packages:
         conf["spark.jars.packages"] = ",".join(packages)
         conf["spark.jars.ivy"] = str(settings.spark_packages_dir)
+    builder = SparkSession.builder.appName(app_name).enableHiveSupport()
     for key, value in conf.items():
         builder = builder.config(key, value)
-    spark = builder.getOrCreate()
+    with _launch_environment(settings):
+        spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
     # py4j logs each connection it opens and closes at INFO; the last close runs at interpreter
     # exit, after logging's streams are closed, and prints a "--- Logging error ---" traceback.
     logging.getLogger("py4j").setLevel(logging.WARNING)
     return spark
+
+
+def application_session_conf(settings: Settings) -> dict[str, str]:
+    """What a lendflow application sets where it runs; checks that it can run there first."""
+    if not settings.spark_on_cluster:
+        start(settings)
+        return spark_conf(settings)
+    master = urlsplit(settings.spark_master_url)
+    if not port_is_open(master.hostname or LOCAL_HOST, master.port or 7077, timeout=3.0):
+        hint = "start it with `lendflow up -s spark-cluster`" if settings.spark_thrift_is_local else "is it running?"
+        raise ServiceError(f"the Spark master at {settings.spark_master_url} does not answer: {hint}")
+    # The executors run the jobs' Python (the Python steps' functions) with this interpreter.
+    python = {"spark.pyspark.python": sys.executable}
+    if settings.spark_thrift_is_local:
+        return {**cluster_conf(settings), **python}
+    # Another cluster: its own SPARK_CONF_DIR (hive-site.xml, warehouse) completes this.
+    return {"spark.master": settings.spark_master_url, **APPLICATION_CONF, **python}
+
+
+@contextlib.contextmanager
+def _launch_environment(settings: Settings) -> Iterator[None]:
+    """On the local cluster, the driver JVM starts with the cluster's SPARK_CONF_DIR: its
+    hive-site.xml (the metastore's login, kept out of command lines) is read from there."""
+    if not (settings.spark_on_cluster and settings.spark_thrift_is_local):
+        yield
+        return
+    saved = os.environ.get("SPARK_CONF_DIR")
+    os.environ["SPARK_CONF_DIR"] = str(cluster_conf_dir(settings))
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("SPARK_CONF_DIR", None)
+        else:
+            os.environ["SPARK_CONF_DIR"] = saved
 
 
 def start(settings: Settings) -> None:

@@ -48,6 +48,7 @@ from lendflow.services.base import (
 from lendflow.services.spark import (
     POSTGRES_JDBC_PACKAGE,
     cluster_conf,
+    cluster_conf_dir,
     maven_jar,
     metastore_properties,
     schema_tool_properties,
@@ -88,10 +89,6 @@ PROCESSES = (MASTER, WORKER, THRIFT)  # in order of start
 
 
 # --- folders and files -----------------------------------------------------
-def conf_dir(settings: Settings) -> Path:
-    return settings.spark_cluster_home / "conf"
-
-
 def pyspark_home() -> Path:
     """The pyspark package: a Spark home with bin/ and jars/."""
     spec = importlib.util.find_spec("pyspark")
@@ -163,7 +160,7 @@ def create_metastore_schema(settings: Settings) -> None:
     is what Hive itself reads.
     """
     jars = pyspark_home() / "jars"
-    work = conf_dir(settings) / "schema"
+    work = cluster_conf_dir(settings) / "schema"
     work.mkdir(parents=True, exist_ok=True)
     (metastore_jar,) = jars.glob("hive-metastore-*.jar")
     with zipfile.ZipFile(metastore_jar) as archive:
@@ -195,7 +192,7 @@ def ensure_jdbc_driver(settings: Settings) -> Path:
     jar = maven_jar(settings, POSTGRES_JDBC_PACKAGE)
     if jar.is_file():
         return jar
-    script = conf_dir(settings) / "resolve_packages.py"
+    script = cluster_conf_dir(settings) / "resolve_packages.py"
     script.parent.mkdir(parents=True, exist_ok=True)
     script.write_text("# Empty: spark-submit resolves --packages before it runs this.\n")
     command = [str(pyspark_home() / "bin" / "spark-submit"), "--master", "local[1]"]
@@ -219,7 +216,7 @@ def _spark_env(settings: Settings) -> dict[str, str]:
     return {
         **os.environ,
         "SPARK_HOME": str(pyspark_home()),
-        "SPARK_CONF_DIR": str(conf_dir(settings)),
+        "SPARK_CONF_DIR": str(cluster_conf_dir(settings)),
         "SPARK_LOCAL_IP": LOCAL_HOST,
         "SPARK_DAEMON_MEMORY": DAEMON_MEMORY,
     }
@@ -285,7 +282,7 @@ def _ready(settings: Settings, process: Process, pid: int) -> bool:
 
 def write_conf(settings: Settings) -> None:
     """spark-defaults.conf and hive-site.xml, rewritten on each start so they follow settings."""
-    directory = conf_dir(settings)
+    directory = cluster_conf_dir(settings)
     url, user, password = metastore_login(settings)
     _write_private(directory / "spark-defaults.conf", properties_text(cluster_conf(settings)))
     _write_private(directory / "hive-site.xml", hadoop_xml(metastore_properties(url, user, password)))

@@ -10,7 +10,6 @@ import csv
 import dataclasses
 import os
 import queue
-import socket
 import subprocess
 import sys
 import threading
@@ -22,6 +21,7 @@ import psycopg
 import pytest
 from psycopg import sql
 
+from lendflow.services.base import free_port
 from lendflow.settings import Settings
 
 CHROMIUM = "/usr/bin/chromium"
@@ -87,12 +87,6 @@ def owner_query(settings: Settings, query: str, params: tuple[object, ...] = ())
         return conn.execute(query, params).fetchall()
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _read_lines(stream: object, lines: queue.Queue[str]) -> None:
     for line in iter(stream.readline, ""):  # type: ignore[attr-defined]
         lines.put(line)
@@ -101,7 +95,7 @@ def _read_lines(stream: object, lines: queue.Queue[str]) -> None:
 @pytest.fixture(scope="session")
 def dashboard_url(dashboard_settings: Settings) -> Iterator[str]:
     """`lendflow dashboard` (gunicorn, the reader role) serving the test warehouse."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "LENDFLOW_PG_DB": dashboard_settings.pg_db, "LENDFLOW_HOME": str(dashboard_settings.home)}
     env.pop("LENDFLOW_DASHBOARD_ALLOW_DEBUG", None)
     cmd = [str(Path(sys.executable).parent / "lendflow"), "dashboard", "--port", str(port), "--workers", "1"]

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import sqlite3
 import subprocess
 import sys
@@ -23,7 +22,7 @@ import pytest
 from psycopg import sql
 
 from lendflow import settings as config
-from lendflow.services.base import pid_alive, port_is_open, read_pid
+from lendflow.services.base import free_port, pid_alive, port_is_open, read_pid
 from lendflow.settings import Settings
 from tests.strategies import csv_loan_ids, sample_rows
 
@@ -222,12 +221,6 @@ def test_the_run_after_a_failed_one_succeeds_and_serves_its_loans(
 DEFAULT_LOGIN = "admin"  # admin/admin: the login a stock Airflow install is often left with
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _http(url: str, body: dict[str, str] | None = None, token: str | None = None) -> tuple[int, str]:
     """(status, text) of a GET, or of a JSON POST when body is given; HTTP errors are answers too."""
     import urllib.error
@@ -257,15 +250,15 @@ def test_the_airflow_ui_shows_the_run_behind_a_generated_login_and_down_stops_it
     from lendflow.services.airflow import metadata_db
 
     home = tmp_path / "home"
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "LENDFLOW_HOME": str(home),
         "LENDFLOW_PG_DB": db,
         "LENDFLOW_AIRFLOW_PORT": str(port),
         # Nothing of the shared services is in this home; other ports keep `down` away from them anyway.
-        "LENDFLOW_PG_PORT": str(_free_port()),
-        "LENDFLOW_KAFKA_PORT": str(_free_port()),
+        "LENDFLOW_PG_PORT": str(free_port()),
+        "LENDFLOW_KAFKA_PORT": str(free_port()),
     }
     own = replace(settings, home=home, pg_db=db, airflow_port=port)
     copy = metadata_db(own)

@@ -15,10 +15,15 @@ import json
 import math
 import os
 import random
+import shutil
+import subprocess
+import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from datetime import date
 from decimal import Decimal
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +31,10 @@ import hypothesis
 import psycopg
 import pytest
 from hypothesis import strategies as st
+from pyhive import hive
 
 from ingestion.land import land_file
+from lendflow import settings as config
 from lendflow.dbt import DbtError, dbt_env, run_dbt
 from lendflow.settings import DBT_PROJECT_DIR, PROFILES_DIR, Settings
 from spark_jobs.compare import normalise, row_differences
@@ -217,9 +224,13 @@ def _sorted_rows(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[st
     return sorted(rows, key=sort_key)
 
 
-def _mart_differences(w: Warehouses) -> dict[str, list[str]]:
-    """Every mart model (dbt's manifest: not tables a hook keeps for one engine) on both engines, row by row."""
-    manifest = json.loads((w.work / "target-spark" / "manifest.json").read_text())
+def _mart_differences(
+    w: Warehouses, read: Callable[[str], list[dict[str, Any]]] | None = None, built: str = "target-spark"
+) -> dict[str, list[str]]:
+    """Every mart model (dbt's manifest of the Spark build in `built`: not tables a hook keeps for
+    one engine) on PostgreSQL and on Spark (local mode's, unless `read` reads another), row by row."""
+    read = read or (lambda table: _spark_rows(w.spark, table))
+    manifest = json.loads((w.work / built / "manifest.json").read_text())
     marts = {
         node["alias"]
         for node in manifest["nodes"].values()
@@ -232,7 +243,7 @@ def _mart_differences(w: Warehouses) -> dict[str, list[str]]:
     for table in sorted(marts):
         columns = _comparable_columns(w.pg, table)
         pg_rows = _pg_rows(w.pg, f"select * from marts.{table}")
-        spark_rows = _spark_rows(w.spark, f"marts.{table}")
+        spark_rows = read(f"marts.{table}")
         if len(pg_rows) != len(spark_rows):
             problems[table] = [f"{len(pg_rows)} rows on PostgreSQL, {len(spark_rows)} on Spark"]
             continue
@@ -360,6 +371,123 @@ def test_cleaned_and_lookup_tables_saved_to_parquet_and_loaded_over_jdbc(
         f" (select count(*) from {JDBC_SCHEMA}.lookup_values) as lookup",
     )[0]
     assert (counts["cleaned"], counts["lookup"]) == (loans, report.lookup_rows)
+
+
+# --- the same warehouse on the cluster (before the tests below change the PostgreSQL one) -----
+@dataclass
+class ClusterWarehouse:
+    settings: Settings
+    staging_output: str
+    build_failures: list[str]
+
+
+def _clean_environment(settings: Settings) -> dict[str, str]:
+    """This process's environment with lendflow's and dbt's variables replaced by settings'."""
+    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("LENDFLOW_", "DBT_"))}
+    return {**inherited, **config.environment(settings), "PYTHONUNBUFFERED": "1"}
+
+
+def _lendflow(args: list[str], settings: Settings) -> str:
+    """`lendflow <args>` in a process of its own (one SparkContext per process: ours is local
+    mode's); what it printed (rich prints to stderr), or the test fails with it."""
+    command = [str(Path(sys.executable).parent / "lendflow"), *args]
+    env = _clean_environment(settings)
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
+    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
+    return done.stdout + done.stderr
+
+
+@pytest.fixture(scope="session")
+def on_cluster(warehouses: Warehouses, local_cluster: Settings) -> ClusterWarehouse:
+    """The same file and topic staged into the cluster by `lendflow spark-stage --target
+    spark_thrift` (its Python steps too), then `dbt build` through the Thrift server."""
+    w = warehouses
+    settings = local_cluster
+    _empty_catalog(settings)
+    output = _lendflow(["spark-stage", str(w.loans_file), "--topic", w.topic, "--target", "spark_thrift"], settings)
+    dirs = ["--target-path", str(w.work / "target-cluster"), "--log-path", str(w.work / "logs-cluster")]
+    try:
+        run_dbt(["build", "--exclude", "test_type:unit", *dirs], settings, target="spark_thrift")
+        failures: list[str] = []
+    except DbtError as error:
+        failures = [f"{error} (see {w.work / 'logs-cluster'})"]
+    return ClusterWarehouse(settings, output, failures)
+
+
+def _empty_catalog(settings: Settings) -> None:
+    """The suite's cluster as new: no database but `default` (an earlier test, the DAG's run, may
+    have built there), no streaming checkpoint."""
+    with hive.connect(host=settings.spark_thrift_host, port=settings.spark_thrift_port, username="lendflow") as conn:
+        cursor = conn.cursor()
+        cursor.execute("show databases")
+        for (name,) in cursor.fetchall():
+            if name != "default":
+                cursor.execute(f"drop database `{name}` cascade")
+    shutil.rmtree(settings.spark_checkpoints_dir, ignore_errors=True)
+
+
+def _thrift_rows(settings: Settings, query: str) -> list[dict[str, Any]]:
+    """Rows through the cluster's Thrift server; dates (sent as text) read back as dates."""
+    with hive.connect(host=settings.spark_thrift_host, port=settings.spark_thrift_port, username="lendflow") as conn:
+        cursor = conn.cursor()
+        cursor.execute(query)
+        names = [d[0] for d in cursor.description]
+        dates = {d[0] for d in cursor.description if d[1] == "DATE_TYPE"}
+        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+    for row in rows:
+        for name in dates:
+            row[name] = None if row[name] is None else date.fromisoformat(row[name])
+    return rows
+
+
+def test_the_cluster_stages_what_local_mode_stages(warehouses: Warehouses, on_cluster: ClusterWarehouse) -> None:
+    w, c = warehouses, on_cluster
+    assert "read 2,000, staged 2,000, rejected 0" in " ".join(c.staging_output.split())
+    loans = _thrift_rows(c.settings, "select count(*) as n from raw.loans")[0]["n"]
+    events = _thrift_rows(c.settings, f"select count(*) as n from raw.loan_events where topic = '{w.topic}'")[0]["n"]
+    local_events = w.spark.sql(f"select count(*) from raw.loan_events where topic = '{w.topic}'").collect()[0][0]
+    assert (loans, events) == (2_000, local_events)
+    titles = _thrift_rows(c.settings, "select count(*) as n from python_steps.emp_title_map")[0]["n"]
+    assert titles == w.spark.table("python_steps.emp_title_map").count() > 0
+
+
+def test_dbt_build_through_the_thrift_server_passes(on_cluster: ClusterWarehouse) -> None:
+    assert on_cluster.build_failures == []
+
+
+def test_every_mart_on_the_cluster_equals_postgres_row_by_row(
+    warehouses: Warehouses, on_cluster: ClusterWarehouse
+) -> None:
+    assert on_cluster.build_failures == []
+    read = partial(_thrift_select_all, on_cluster.settings)
+    assert _mart_differences(warehouses, read, built="target-cluster") == {}
+
+
+def _thrift_select_all(settings: Settings, table: str) -> list[dict[str, Any]]:
+    return _thrift_rows(settings, f"select * from {table}")
+
+
+def test_questions_and_ml_encoders_run_on_the_cluster(
+    warehouses: Warehouses, on_cluster: ClusterWarehouse, tmp_path: Path
+) -> None:
+    """The questions two ways and the encoders, submitted to the cluster: the answers of both
+    APIs agree (the command fails otherwise), and every ML code equals dbt's."""
+    import pyarrow.parquet as pq
+
+    c = on_cluster
+    _lendflow(["spark-questions", "--target", "spark_thrift", "--out", str(tmp_path / "answers")], c.settings)
+    assert len(list((tmp_path / "answers").glob("q*_sql.csv"))) == 5
+    _lendflow(["spark-export", str(tmp_path / "export"), "--target", "spark_thrift"], c.settings)
+    cleaned = pq.read_table(tmp_path / "export" / "cleaned_loans.parquet").to_pandas()
+    assert len(cleaned) == _pg_rows(warehouses.pg, "select count(*) as n from marts.fct_loans")[0]["n"]
+    for ml, dbt in (
+        ("addr_state_code_ml", "addr_state_code"),
+        ("purpose_code_ml", "purpose_code"),
+        ("letter_grade_ml", "letter_grade"),
+        ("emp_length_years_ml", "emp_length_years"),
+    ):
+        differ = cleaned[(cleaned[ml] != cleaned[dbt]) & cleaned[dbt].notna()]
+        assert differ.empty, (ml, differ[[ml, dbt]].head())
 
 
 # --- incremental runs (last: they change the warehouses the tests above read) -----

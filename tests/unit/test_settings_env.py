@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import os
 from pathlib import Path
 
 import pytest
@@ -52,3 +54,61 @@ def test_postgres_binaries_are_looked_for_first_where_settings_say(tmp_path: Pat
 
     (tmp_path / "initdb").touch()
     assert find_bindir(tmp_path) == tmp_path
+
+
+def test_environment_gives_back_the_settings_it_was_made_from(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    """A child process handed environment(settings) loads exactly settings, whatever was set here."""
+    changed = dataclasses.replace(
+        config.load(),
+        home=tmp_path / "home",
+        pg_dsn_override="host=db.example port=5433 dbname=loans user=etl",
+        pg_port=25433,
+        pg_db="loans",
+        kafka_bootstrap_override="broker.example:9092",
+        kafka_port=29093,
+        kafka_topic="loans-eu",
+        kafka_partitions=6,
+        dashboard_port=8051,
+        airflow_port=58090,
+        role_dsn_overrides={"reader": "host=db.example dbname=loans user=reader"},
+        spark_home_override=tmp_path / "spark",
+        max_quarantined_share=0.125,
+        reader_statement_timeout="5s",
+        reader_connection_limit=7,
+        pg_bindir_override=tmp_path / "pg" / "bin",
+        dashboard_allow_debug="1",
+        cosmos_execution_mode="local",
+        cosmos_load_mode="dbt_ls",
+        cosmos_test_behavior="build",
+        stream_poll_interval=0.25,
+        stream_periodic_every=5,
+        stream_max_batch=5000,
+        spark_master_port=21077,
+        spark_master_ui_port=21080,
+        spark_worker_cores=4,
+        spark_worker_memory="6g",
+        spark_thrift_host="thrift.example",
+        spark_thrift_port=10001,
+        spark_target="spark_thrift",
+        spark_master_override="spark://master.example:7077",
+    )
+
+    def clear() -> None:
+        for name in [n for n in os.environ if n.startswith(("LENDFLOW_", "DBT_SPARK_"))]:
+            monkeypatch.delenv(name)
+
+    clear()
+    defaults = config.load()
+    unchanged = [f.name for f in dataclasses.fields(changed) if getattr(changed, f.name) == getattr(defaults, f.name)]
+    assert unchanged == [], "change every setting here, so one environment() forgets is caught"
+    for expected in (changed, defaults):
+        clear()
+        for name, value in config.environment(expected).items():
+            monkeypatch.setenv(name, value)
+        assert config.load() == expected
+
+
+def test_an_unknown_spark_target_is_refused(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LENDFLOW_SPARK_TARGET", "spark_cluster")
+    with pytest.raises(ValueError, match="LENDFLOW_SPARK_TARGET must be one of spark, spark_thrift"):
+        config.load()
