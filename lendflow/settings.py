@@ -415,6 +415,19 @@ def environment(settings: Settings) -> dict[str, str]:
     }
 
 
+def child_environment(settings: Settings) -> dict[str, str]:
+    """This process's environment with every variable :func:`load` reads replaced by settings':
+    what a child `lendflow` process needs to run on exactly these settings. (dbt's own
+    variables the profile reads directly, DBT_SPARK_USER and the like, pass through.)"""
+    read_by_load = ("DBT_SPARK_HOST", "DBT_SPARK_PORT")
+    inherited = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith("LENDFLOW_") and name not in read_by_load
+    }
+    return {**inherited, **environment(settings)}
+
+
 def _share(name: str, default: float) -> float:
     """A fraction between 0 and 1 from the environment; anything else is a configuration error."""
     text = _env(name, str(default))

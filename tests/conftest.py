@@ -97,7 +97,9 @@ def local_cluster(postgres: Settings, tmp_path_factory: pytest.TempPathFactory) 
     settings = dataclasses.replace(
         postgres,
         home=home,
-        pg_dsn_override=postgres.pg_dsn,  # the running server, whose password lives in the usual home
+        # The running server and broker: external to this home, so nothing here starts another.
+        pg_dsn_override=postgres.pg_dsn,
+        kafka_bootstrap_override=postgres.kafka_bootstrap,
         spark_home_override=home / "spark",
         spark_master_port=free_port(),
         spark_master_ui_port=free_port(pairs=True),

@@ -1,14 +1,17 @@
-"""A real run of `lending_elt_spark`: Spark staging, Spark Python steps, dbt-spark, GX on Spark DataFrames.
+"""A real run of `lending_elt_spark`: Spark staging, Spark Python steps, dbt-spark, GX on Spark DataFrames,
+on each Spark target: local mode and the local cluster.
 
-Its own Spark home (warehouse + Derby metastore) in a temporary folder, so it never collides
-with another Spark process on a shared metastore; the summary counts the marts in Spark itself.
+Local mode: its own Spark home (warehouse + Derby metastore) in a temporary folder, so it never
+collides with another Spark process on a shared metastore. The cluster: the suite's
+(tests/conftest.py's local_cluster), whose home the run's `lendflow` process uses. The summary
+counts the marts in Spark itself.
 """
 
 from __future__ import annotations
 
 import csv
+import dataclasses
 import json
-import os
 import subprocess
 import sys
 import uuid
@@ -27,17 +30,25 @@ def _loan_ids(path: Path) -> set[int]:
         return {int(row["Loan Id"]) for row in csv.DictReader(handle) if row["Loan Id"].strip().isdigit()}
 
 
+@pytest.fixture(params=["spark", "spark_thrift"])
+def spark_settings(request: pytest.FixtureRequest, postgres: Settings, tmp_path: Path) -> Settings:
+    """Settings that send the DAG's Spark work to the target under test."""
+    if request.param == "spark_thrift":
+        return request.getfixturevalue("local_cluster")  # type: ignore[no-any-return]
+    return dataclasses.replace(postgres, spark_home_override=tmp_path / "spark", spark_target="spark")
+
+
 def test_lending_elt_spark_builds_every_model_on_spark(
-    postgres: Settings, kafka: Settings, small_sample: Path, tmp_path: Path
+    spark_settings: Settings, kafka: Settings, small_sample: Path
 ) -> None:
-    spark_home = tmp_path / "spark"
-    env = {**os.environ, "LENDFLOW_SPARK_HOME": str(spark_home)}
+    target = spark_settings.spark_target
+    env = config.child_environment(spark_settings)
     lendflow = str(Path(sys.executable).parent / "lendflow")
     compiled = subprocess.run(
-        [lendflow, "compile-manifest", "--target", "spark"], env=env, capture_output=True, text=True, check=False
+        [lendflow, "compile-manifest", "--target", target], env=env, capture_output=True, text=True, check=False
     )
     assert compiled.returncode == 0, compiled.stderr[-3000:]
-    runs = config.load().runs_dir / "lending_elt_spark"
+    runs = spark_settings.runs_dir / "lending_elt_spark"
     before = set(runs.glob("*/summary.json"))
     cmd = [
         lendflow, "airflow-run", "lending_elt_spark", "--no-compile-first",
@@ -51,6 +62,8 @@ def test_lending_elt_spark_builds_every_model_on_spark(
 
     assert proc.returncode == 0, summary["failed_tasks"]
     assert set(summary["task_states"].values()) == {"success"}
+    run = json.loads((Path(summary["run_dir"]) / "run.json").read_text())
+    assert (run["target"], run["services"][-1]) == (target, {"spark": "spark", "spark_thrift": "spark-cluster"}[target])
     manifest = json.loads((Path(summary["run_dir"]) / "manifest.json").read_text())
     for node in manifest["nodes"].values():
         if node["resource_type"] == "model":

@@ -381,17 +381,11 @@ class ClusterWarehouse:
     build_failures: list[str]
 
 
-def _clean_environment(settings: Settings) -> dict[str, str]:
-    """This process's environment with lendflow's and dbt's variables replaced by settings'."""
-    inherited = {k: v for k, v in os.environ.items() if not k.startswith(("LENDFLOW_", "DBT_"))}
-    return {**inherited, **config.environment(settings), "PYTHONUNBUFFERED": "1"}
-
-
 def _lendflow(args: list[str], settings: Settings) -> str:
     """`lendflow <args>` in a process of its own (one SparkContext per process: ours is local
     mode's); what it printed (rich prints to stderr), or the test fails with it."""
     command = [str(Path(sys.executable).parent / "lendflow"), *args]
-    env = _clean_environment(settings)
+    env = {**config.child_environment(settings), "PYTHONUNBUFFERED": "1"}
     done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
     assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
     return done.stdout + done.stderr

@@ -112,3 +112,12 @@ def test_an_unknown_spark_target_is_refused(monkeypatch: pytest.MonkeyPatch) -> 
     monkeypatch.setenv("LENDFLOW_SPARK_TARGET", "spark_cluster")
     with pytest.raises(ValueError, match="LENDFLOW_SPARK_TARGET must be one of spark, spark_thrift"):
         config.load()
+
+
+def test_a_child_environment_drops_what_the_parent_set_for_itself(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("LENDFLOW_PG_DSN", "host=elsewhere dbname=other")
+    monkeypatch.setenv("DBT_SPARK_USER", "analyst")  # the profile's own: passes through
+    monkeypatch.setenv("LENDFLOW_SPARK_TARGET", "spark_thrift")
+    child = config.child_environment(dataclasses.replace(config.load(), pg_dsn_override=None, spark_target="spark"))
+    assert "LENDFLOW_PG_DSN" not in child
+    assert (child["DBT_SPARK_USER"], child["LENDFLOW_SPARK_TARGET"]) == ("analyst", "spark")
