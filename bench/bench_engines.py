@@ -13,7 +13,7 @@ on each engine, as a user runs it, each step a fresh `lendflow` process:
 - questions: `lendflow spark-questions` on the Spark engines; on PostgreSQL the answers are the
   marts the build wrote (the dashboard reads them), so nothing is left to time.
 
-Memory: every 0.2 s the resident set of every process involved is summed: the step's process
+Memory: every 0.2 s the proportional set size (PSS) of every process involved is summed: the step's process
 tree (the CLI, dbt, a local-mode JVM), PostgreSQL's server (the postmaster and its backends),
 and on spark_thrift the cluster's JVMs (master, worker, Thrift server, executors). The peak
 of that sum, and of each part, is reported per step. The ten slowest dbt nodes of each build
@@ -53,7 +53,7 @@ from lendflow.services import postgres, spark_cluster
 from lendflow.settings import Settings
 from sample.files import write_sample
 
-console = Console()
+console = Console(width=None if sys.stdout.isatty() else 200)
 LENDFLOW = str(Path(sys.executable).parent / "lendflow")
 RESULTS = Path(__file__).parent / "results" / "engines.json"
 ENGINES = ("postgres", "spark", "spark_thrift")
@@ -110,10 +110,12 @@ def cluster_pids(settings: Settings) -> list[int]:
 
 
 def resident_mb(processes: Iterable[psutil.Process]) -> float:
+    """Proportional set size (PSS) summed: PostgreSQL's backends share its buffers, and the sum
+    of their resident sets would count the shared pages once per backend."""
     total = 0
     for process in processes:
         with contextlib.suppress(psutil.Error):
-            total += process.memory_info().rss
+            total += process.memory_full_info().pss
     return total / 1e6
 
 
