@@ -193,7 +193,8 @@ def engine_steps(engine: str, file: str) -> list[tuple[str, list[list[str]]]]:
     ]
 
 
-def bench_size(rows: int, engines: list[str], work: Path) -> list[EngineRun]:
+def bench_size(rows: int, engines: list[str], work: Path, done: list[EngineRun]) -> list[EngineRun]:
+    """Every engine on one size; each finished engine is saved at once, beside `done`."""
     sample = work / f"sample-{rows}"
     if not (sample / "loans.parquet").exists():
         console.print(f"generating {rows:,} loans")
@@ -218,6 +219,7 @@ def bench_size(rows: int, engines: list[str], work: Path) -> list[EngineRun]:
                 run.steps.append(timed(rows, engine, step, cmd, env, log, engine_settings))
         run.slowest_nodes = slowest_nodes(target_path)
         runs.append(run)
+        save([*done, *runs])
         if engine == "spark_thrift":
             spark_cluster.stop(engine_settings)
     return runs
@@ -256,12 +258,16 @@ def report(runs: list[EngineRun]) -> Table:
 
 
 def save(runs: list[EngineRun]) -> None:
+    """Into RESULTS, replacing what an earlier run measured for the same size and engine only."""
     RESULTS.parent.mkdir(parents=True, exist_ok=True)
+    fresh = {(run.rows, run.engine) for run in runs}
+    kept = json.loads(RESULTS.read_text()) if RESULTS.is_file() else []
+    kept = [entry for entry in kept if (entry["rows"], entry["engine"]) not in fresh]
     payload = [
         {**dataclasses.asdict(run), "seconds": run.seconds, "ok": run.ok, "load_average": os.getloadavg()}
         for run in runs
     ]
-    RESULTS.write_text(json.dumps(payload, indent=2) + "\n")
+    RESULTS.write_text(json.dumps(sorted([*kept, *payload], key=lambda e: (e["rows"], e["engine"])), indent=2) + "\n")
 
 
 def main() -> None:
@@ -273,8 +279,7 @@ def main() -> None:
     args.work.mkdir(parents=True, exist_ok=True)
     runs: list[EngineRun] = []
     for rows in args.rows:
-        runs += bench_size(rows, args.engines, args.work)
-        save(runs)
+        runs += bench_size(rows, args.engines, args.work, runs)
         console.print(report(runs))
         for run in runs[-len(args.engines) :]:
             console.print(f"slowest dbt nodes, {run.engine}, {run.rows:,} loans:")
