@@ -48,7 +48,6 @@ from rich.console import Console
 from rich.table import Table
 
 from lendflow import settings as config
-from lendflow.db import connect_dsn, maintenance_dsn
 from lendflow.services import postgres, spark_cluster
 from lendflow.settings import Settings
 from sample.files import write_sample
@@ -135,7 +134,8 @@ def timed(
     rows: int, engine: str, step: str, cmd: list[str], env: dict[str, str], log: Path, settings: Settings
 ) -> Step:
     """Run one step; its wall time and the peak resident memory of every process involved."""
-    peak_total, peak_parts = 0.0, dict[str, float]()
+    peak_total = 0.0
+    peak_parts: dict[str, float] = {}
     with open(log, "w") as out:
         started = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
@@ -176,8 +176,7 @@ def slowest_nodes(target_path: Path, count: int = 10) -> list[tuple[str, float]]
 def fresh_cluster(settings: Settings) -> None:
     """The local cluster, restarted on this size's Spark home with an empty metastore."""
     spark_cluster.stop(settings)
-    with connect_dsn(maintenance_dsn(settings), autocommit=True) as conn:
-        conn.execute(f'drop database if exists "{settings.spark_metastore_db}" with (force)')
+    spark_cluster.drop_metastore(settings)
     spark_cluster.start(settings)
 
 

@@ -107,23 +107,12 @@ def local_cluster(postgres: Settings, tmp_path_factory: pytest.TempPathFactory) 
         spark_thrift_port=free_port(),
         spark_target="spark_thrift",
     )
-    _drop_metastore(settings)
+    spark_cluster.drop_metastore(settings)  # a fresh catalog: an earlier session's tables point at deleted folders
     try:
         spark_cluster.start(settings)
         yield settings
     finally:
         spark_cluster.stop(settings)
-
-
-def _drop_metastore(settings: Settings) -> None:
-    """A fresh catalog each session: the tables of an earlier one point at its deleted folders."""
-    from psycopg import sql
-
-    from lendflow.db import connect_dsn, maintenance_dsn
-
-    with connect_dsn(maintenance_dsn(settings), autocommit=True) as conn:
-        name = sql.Identifier(settings.spark_metastore_db)
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(name))
 
 
 @pytest.fixture(scope="session")

@@ -148,6 +148,14 @@ def metastore_dsn(settings: Settings) -> str:
     return make_conninfo(settings.pg_dsn, dbname=name, user=name, password=password)
 
 
+def drop_metastore(settings: Settings) -> None:
+    """Forget the cluster's catalog (its database and every table in it), while the cluster is down:
+    a new Spark home's cluster must not inherit tables whose folders were in the old one."""
+    with connect_dsn(maintenance_dsn(settings), autocommit=True) as conn:
+        name = sql.Identifier(settings.spark_metastore_db)
+        conn.execute(sql.SQL("drop database if exists {} with (force)").format(name))
+
+
 def metastore_has_schema(settings: Settings) -> bool:
     with connect_dsn(metastore_dsn(settings)) as conn:
         return conn.execute("""select to_regclass('public."TBLS"') is not null""").fetchone() == (True,)

@@ -23,7 +23,6 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -408,10 +407,15 @@ def on_cluster(warehouses: Warehouses, local_cluster: Settings) -> ClusterWareho
     return ClusterWarehouse(settings, output, failures)
 
 
+def _thrift(settings: Settings) -> Any:
+    """A connection to the cluster's Thrift server (what dbt's spark_thrift target dials)."""
+    return hive.connect(host=settings.spark_thrift_host, port=settings.spark_thrift_port, username="lendflow")
+
+
 def _empty_catalog(settings: Settings) -> None:
     """The suite's cluster as new: no database but `default` (an earlier test, the DAG's run, may
     have built there), no streaming checkpoint."""
-    with hive.connect(host=settings.spark_thrift_host, port=settings.spark_thrift_port, username="lendflow") as conn:
+    with _thrift(settings) as conn:
         cursor = conn.cursor()
         cursor.execute("show databases")
         for (name,) in cursor.fetchall():
@@ -422,7 +426,7 @@ def _empty_catalog(settings: Settings) -> None:
 
 def _thrift_rows(settings: Settings, query: str) -> list[dict[str, Any]]:
     """Rows through the cluster's Thrift server; dates (sent as text) read back as dates."""
-    with hive.connect(host=settings.spark_thrift_host, port=settings.spark_thrift_port, username="lendflow") as conn:
+    with _thrift(settings) as conn:
         cursor = conn.cursor()
         cursor.execute(query)
         names = [d[0] for d in cursor.description]
@@ -453,12 +457,11 @@ def test_every_mart_on_the_cluster_equals_postgres_row_by_row(
     warehouses: Warehouses, on_cluster: ClusterWarehouse
 ) -> None:
     assert on_cluster.build_failures == []
-    read = partial(_thrift_select_all, on_cluster.settings)
+
+    def read(table: str) -> list[dict[str, Any]]:
+        return _thrift_rows(on_cluster.settings, f"select * from {table}")
+
     assert _mart_differences(warehouses, read, built="target-cluster") == {}
-
-
-def _thrift_select_all(settings: Settings, table: str) -> list[dict[str, Any]]:
-    return _thrift_rows(settings, f"select * from {table}")
 
 
 def test_questions_and_ml_encoders_run_on_the_cluster(
