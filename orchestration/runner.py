@@ -14,7 +14,9 @@ from __future__ import annotations
 
 import logging
 import os
+import shutil
 import sys
+import tempfile
 import threading
 import time
 import traceback
@@ -26,6 +28,8 @@ from typing import Any, TextIO
 
 from lendflow.services import airflow as airflow_service
 from lendflow.settings import SPARK_TARGETS, Settings
+
+PARTIAL_PARSE_FILE = "partial_parse.msgpack"
 
 log = logging.getLogger(__name__)
 
@@ -186,13 +190,24 @@ class RunSummary:
 
 
 def compile_manifest(settings: Settings, target: str = "postgres") -> Path:
-    """`dbt parse` into the manifest folder the DAGs render from (no warehouse connection needed)."""
+    """`dbt parse` into the manifest folder the DAGs render from (no warehouse connection needed).
+
+    dbt writes into a folder of this call's own; each file then replaces the published one in a
+    single rename, so a DAG parsed meanwhile (by a scheduler, or beside another process compiling
+    the same target) never reads half a manifest."""
     from lendflow.dbt import run_dbt
     from orchestration.manifest import manifest_dir, manifest_path
 
     out = manifest_dir(settings, target)
     out.mkdir(parents=True, exist_ok=True)
-    run_dbt(["parse", "--target-path", str(out), "--quiet"], settings, target)
+    with tempfile.TemporaryDirectory(dir=out.parent, prefix=f".{target}-") as scratch:
+        work = Path(scratch)
+        if (out / PARTIAL_PARSE_FILE).is_file():  # dbt reparses only what changed since
+            shutil.copy2(out / PARTIAL_PARSE_FILE, work / PARTIAL_PARSE_FILE)
+        run_dbt(["parse", "--target-path", str(work), "--quiet"], settings, target)
+        for written in work.iterdir():
+            if written.is_file():
+                os.replace(written, out / written.name)
     return manifest_path(settings, target)
 
 

@@ -20,7 +20,7 @@ from psycopg import sql
 from lendflow.db import connect_dsn, maintenance_dsn
 from lendflow.redact import masked_dsn
 from lendflow.services import roles
-from lendflow.services.base import ServiceError, ServiceStatus, port_is_open, tail, wait_until
+from lendflow.services.base import ServiceError, ServiceStatus, port_is_open, start_lock, tail, wait_until
 from lendflow.settings import LOCAL_HOST, LOCAL_PG_USER, Settings
 
 SERVER_OPTIONS = {
@@ -165,6 +165,11 @@ def start(settings: Settings) -> None:
     """Start the local server (idempotent); make sure the warehouse database and its roles exist."""
     if not settings.pg_is_local:
         return
+    with start_lock(settings, "postgres"):  # one initdb, one server, however many processes start it
+        _start(settings)
+
+
+def _start(settings: Settings) -> None:
     bindir = find_bindir(settings.pg_bindir_override)
     data = data_dir(settings)
     if _pg_ctl_status(bindir, data):
