@@ -1,10 +1,11 @@
 """The warehouse on Spark: staging, the dbt spark target, parity with PostgreSQL, the questions
 two ways, the ML encoders and the Parquet/JDBC export, against real Spark, PostgreSQL and Kafka.
 
-One Spark home (warehouse + Derby metastore + checkpoints) per test session in a temporary
+One Spark home (warehouse + Derby metastore + checkpoints) for the module in a temporary
 folder, so a run never fights another over a Derby lock; one JVM for the whole module (dbt
-runs in-process and reuses the session, as dbt-spark's session method does); one build per
-engine from the same input: the generated sample file and its stream sample on a fresh topic.
+runs in-process and reuses the session, as dbt-spark's session method does), stopped with it,
+so a module run after it in the same process starts a session of its own; one build per engine
+from the same input: the generated sample file and its stream sample on a fresh topic.
 """
 
 from __future__ import annotations
@@ -95,7 +96,7 @@ def _dbt_in_process(args: list[str], settings: Settings, target: str) -> list[st
     return [f"{r.node.unique_id}: {r.status} {r.message}" for r in runs if str(r.status) not in passed]
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def staged(
     own_database: Callable[[str], Settings],
     kafka: Settings,
@@ -129,7 +130,7 @@ def staged(
     spark.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def warehouses(staged: Warehouses) -> Warehouses:
     """One `dbt build` per engine on the staged input (failures recorded, not raised).
 
@@ -223,13 +224,15 @@ def _sorted_rows(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[st
     return sorted(rows, key=sort_key)
 
 
-def _mart_differences(
-    w: Warehouses, read: Callable[[str], list[dict[str, Any]]] | None = None, built: str = "target-spark"
-) -> dict[str, list[str]]:
+def _mart_differences(w: Warehouses) -> dict[str, list[str]]:
+    """Every mart on PostgreSQL and on local mode's Spark, row by row."""
+    return _marts_differ(w.pg, w.work / "target-spark", lambda table: _spark_rows(w.spark, table))
+
+
+def _marts_differ(pg: Settings, built: Path, read: Callable[[str], list[dict[str, Any]]]) -> dict[str, list[str]]:
     """Every mart model (dbt's manifest of the Spark build in `built`: not tables a hook keeps for
-    one engine) on PostgreSQL and on Spark (local mode's, unless `read` reads another), row by row."""
-    read = read or (lambda table: _spark_rows(w.spark, table))
-    manifest = json.loads((w.work / built / "manifest.json").read_text())
+    one engine) on PostgreSQL and as `read` reads it from Spark, row by row."""
+    manifest = json.loads((built / "manifest.json").read_text())
     marts = {
         node["alias"]
         for node in manifest["nodes"].values()
@@ -240,8 +243,8 @@ def _mart_differences(
     assert "fct_loans" in marts
     problems: dict[str, list[str]] = {}
     for table in sorted(marts):
-        columns = _comparable_columns(w.pg, table)
-        pg_rows = _pg_rows(w.pg, f"select * from marts.{table}")
+        columns = _comparable_columns(pg, table)
+        pg_rows = _pg_rows(pg, f"select * from marts.{table}")
         spark_rows = read(f"marts.{table}")
         if len(pg_rows) != len(spark_rows):
             problems[table] = [f"{len(pg_rows)} rows on PostgreSQL, {len(spark_rows)} on Spark"]
@@ -390,7 +393,7 @@ def _lendflow(args: list[str], settings: Settings) -> str:
     return done.stdout + done.stderr
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def on_cluster(warehouses: Warehouses, local_cluster: Settings) -> ClusterWarehouse:
     """The same file and topic staged into the cluster by `lendflow spark-stage --target
     spark_thrift` (its Python steps too), then `dbt build` through the Thrift server."""
@@ -461,7 +464,7 @@ def test_every_mart_on_the_cluster_equals_postgres_row_by_row(
     def read(table: str) -> list[dict[str, Any]]:
         return _thrift_rows(on_cluster.settings, f"select * from {table}")
 
-    assert _mart_differences(warehouses, read, built="target-cluster") == {}
+    assert _marts_differ(warehouses.pg, warehouses.work / "target-cluster", read) == {}
 
 
 def test_questions_and_ml_encoders_run_on_the_cluster(
@@ -485,6 +488,46 @@ def test_questions_and_ml_encoders_run_on_the_cluster(
     ):
         differ = cleaned[(cleaned[ml] != cleaned[dbt]) & cleaned[dbt].notna()]
         assert differ.empty, (ml, differ[[ml, dbt]].head())
+
+
+# --- the real sample on the cluster (after the tests above: it empties the cluster's catalog) -----
+def _real_sample() -> Path | None:
+    """The real loans file: LENDFLOW_REAL_SAMPLE, else ../shared/data/fintech_data_*.parquet
+    beside the clone (where this project's data description keeps it)."""
+    named = os.environ.get("LENDFLOW_REAL_SAMPLE")
+    if named:
+        return Path(named)
+    found = sorted((DBT_PROJECT_DIR.parent.parent / "shared" / "data").glob("fintech_data_*.parquet"))
+    return found[0] if found else None
+
+
+def test_every_mart_of_the_real_sample_on_the_cluster_equals_postgres(
+    own_database: Callable[[str], Settings], local_cluster: Settings, tmp_path: Path
+) -> None:
+    """The real sample, with the real world's dirt, built on PostgreSQL and on the cluster (staged
+    by `lendflow spark-stage --target spark_thrift`, built through the Thrift server): the same
+    loans staged, and every mart equal row by row."""
+    from python_steps import run as pg_python_steps
+
+    sample = _real_sample()
+    if sample is None:
+        pytest.skip("no real sample here: LENDFLOW_REAL_SAMPLE names it, or ../shared/data holds it")
+    pg, cluster = own_database("real"), local_cluster
+    land_file(sample, pg, progress=False)
+    pg_python_steps.run(pg)
+    _empty_catalog(cluster)
+    _lendflow(["spark-stage", str(sample), "--no-stream", "--target", "spark_thrift"], cluster)
+    for settings, target in ((pg, "postgres"), (cluster, "spark_thrift")):
+        dirs = ["--target-path", str(tmp_path / f"target-{target}"), "--log-path", str(tmp_path / f"logs-{target}")]
+        run_dbt(["build", "--exclude", "test_type:unit", *dirs], settings, target=target)
+
+    loans = _pg_rows(pg, "select count(*) as n from raw.loans")[0]["n"]
+    assert _thrift_rows(cluster, "select count(*) as n from raw.loans")[0]["n"] == loans > 0
+
+    def read(table: str) -> list[dict[str, Any]]:
+        return _thrift_rows(cluster, f"select * from {table}")
+
+    assert _marts_differ(pg, tmp_path / "target-spark_thrift", read) == {}
 
 
 # --- incremental runs (last: they change the warehouses the tests above read) -----
