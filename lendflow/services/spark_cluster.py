@@ -16,6 +16,7 @@ group, so `down` leaves no JVM behind.
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 import json
 import os
@@ -33,6 +34,7 @@ from psycopg import sql
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 
 from lendflow.db import connect_dsn, maintenance_dsn
+from lendflow.services import postgres
 from lendflow.services.base import (
     Daemon,
     ServiceError,
@@ -151,9 +153,7 @@ def metastore_dsn(settings: Settings) -> str:
 def drop_metastore(settings: Settings) -> None:
     """Forget the cluster's catalog (its database and every table in it), while the cluster is down:
     a new Spark home's cluster must not inherit tables whose folders were in the old one."""
-    with connect_dsn(maintenance_dsn(settings), autocommit=True) as conn:
-        name = sql.Identifier(settings.spark_metastore_db)
-        conn.execute(sql.SQL("drop database if exists {} with (force)").format(name))
+    postgres.drop_database(dataclasses.replace(settings, pg_db=settings.spark_metastore_db))
 
 
 def metastore_has_schema(settings: Settings) -> bool:

@@ -441,6 +441,11 @@ def _thrift_rows(settings: Settings, query: str) -> list[dict[str, Any]]:
     return rows
 
 
+def _thrift_table(settings: Settings) -> Callable[[str], list[dict[str, Any]]]:
+    """A reader of whole tables through the cluster's Thrift server, for _marts_differ."""
+    return lambda table: _thrift_rows(settings, f"select * from {table}")
+
+
 def test_the_cluster_stages_what_local_mode_stages(warehouses: Warehouses, on_cluster: ClusterWarehouse) -> None:
     w, c = warehouses, on_cluster
     assert "read 2,000, staged 2,000, rejected 0" in " ".join(c.staging_output.split())
@@ -461,10 +466,7 @@ def test_every_mart_on_the_cluster_equals_postgres_row_by_row(
 ) -> None:
     assert on_cluster.build_failures == []
 
-    def read(table: str) -> list[dict[str, Any]]:
-        return _thrift_rows(on_cluster.settings, f"select * from {table}")
-
-    assert _marts_differ(warehouses.pg, warehouses.work / "target-cluster", read) == {}
+    assert _marts_differ(warehouses.pg, warehouses.work / "target-cluster", _thrift_table(on_cluster.settings)) == {}
 
 
 def test_questions_and_ml_encoders_run_on_the_cluster(
@@ -524,10 +526,7 @@ def test_every_mart_of_the_real_sample_on_the_cluster_equals_postgres(
     loans = _pg_rows(pg, "select count(*) as n from raw.loans")[0]["n"]
     assert _thrift_rows(cluster, "select count(*) as n from raw.loans")[0]["n"] == loans > 0
 
-    def read(table: str) -> list[dict[str, Any]]:
-        return _thrift_rows(cluster, f"select * from {table}")
-
-    assert _marts_differ(pg, tmp_path / "target-spark_thrift", read) == {}
+    assert _marts_differ(pg, tmp_path / "target-spark_thrift", _thrift_table(cluster)) == {}
 
 
 # --- incremental runs (last: they change the warehouses the tests above read) -----
