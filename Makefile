@@ -14,6 +14,8 @@ UV_VERSION  := 0.13.8
 # The venv is remade when the pins, the project or this recipe change.
 STAMP       := $(VENV)/.installed-$(shell cat requirements.lock pyproject.toml Makefile | sha1sum | cut -c1-12)
 PYTEST_ARGS ?=
+# Two workers on two cores: the Spark lane on one, every other file on the other (tests/conftest.py).
+PYTEST_WORKERS ?= 2
 
 .PHONY: help run test setup venv system up down status lint docs format lock clean manifest airflow-run
 
@@ -26,7 +28,7 @@ run: setup ## Set everything up, run the pipeline through the Airflow DAG lendin
 	$(LENDFLOW) run --serve
 
 test: setup lint ## Set everything up and run the whole test suite
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest -n $(PYTEST_WORKERS) --dist loadfile --no-loadscope-reorder $(PYTEST_ARGS)
 
 setup: system venv ## Install system packages (if missing) and the virtualenv
 

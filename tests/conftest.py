@@ -2,6 +2,11 @@
 
 Tests use the project's local services (started here if needed, idempotently) but a
 separate database, so `make test` never touches the data of `make run`.
+
+`make test` runs the suite on two pytest-xdist workers (`-n 2 --dist loadfile`): each worker
+has a database of its own (`lendflow_test_gw0`, ...), a file runs whole on one worker (its
+module fixtures are built once), and the files that use Spark run together on one worker,
+first: two Spark JVMs side by side on two cores slow each other down more than they gain.
 """
 
 from __future__ import annotations
@@ -11,14 +16,27 @@ import os
 import secrets
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import psycopg
 import pytest
 from hypothesis import Phase
 from hypothesis import settings as hypothesis_settings
 
-TEST_DB = "lendflow_test"
+# One database per xdist worker (PYTEST_XDIST_WORKER: gw0, gw1, ...): tests drop and create theirs.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
+TEST_DB = f"lendflow_test_{_WORKER}" if _WORKER else "lendflow_test"
 os.environ.setdefault("LENDFLOW_PG_DB", TEST_DB)
+
+# The test files that start Spark: one lane, on one worker, scheduled first (the longest).
+SPARK_LANE = frozenset(
+    {
+        "tests/integration/test_airflow_spark.py",
+        "tests/integration/test_incremental_marts.py",
+        "tests/integration/test_spark.py",
+        "tests/integration/test_spark_cluster.py",
+    }
+)
 
 # Ports of the servers a test starts in a home of its own. Below 32768, outside the ports Linux
 # hands to outgoing connections (32768-60999): at 55532 a client socket of the suite once held
@@ -131,6 +149,33 @@ def dbt_manifest(settings: Settings) -> Path:
     from orchestration.runner import compile_manifest
 
     return compile_manifest(settings, "postgres")
+
+
+def _test_file(nodeid: str) -> str:
+    return nodeid.split("::", 1)[0]
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The Spark lane first (a stable sort: each file keeps its order), and every test that
+    needs Spark in it, so no Spark JVM ever runs beside the lane's."""
+    strays = sorted({_test_file(i.nodeid) for i in items if i.get_closest_marker("spark")} - SPARK_LANE)
+    if strays:
+        raise pytest.UsageError(f"tests marked spark outside conftest.SPARK_LANE: {', '.join(strays)}")
+    items.sort(key=lambda item: _test_file(item.nodeid) not in SPARK_LANE)
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """--dist loadfile, with the Spark lane's files as one unit of work (see the module's docstring)."""
+    if config.getoption("dist") != "loadfile":
+        return None
+    from xdist.scheduler import LoadFileScheduling
+
+    class SparkLaneScheduling(LoadFileScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            file = _test_file(nodeid)
+            return "spark lane" if file in SPARK_LANE else file
+
+    return SparkLaneScheduling(config, log)
 
 
 # Property-based tests draw from a fixed seed unless asked otherwise, so a CI run repeats

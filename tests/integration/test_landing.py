@@ -482,10 +482,10 @@ def test_the_cli_names_the_corrupt_file_without_a_traceback(postgres: Settings, 
     path = tmp_path / "broken.parquet"
     pq.write_table(generate_table(50, seed=2), path)
     path.write_bytes(path.read_bytes()[:-100])
-    env = {**os.environ, "LENDFLOW_PG_DB": postgres.pg_db}
+    env = {**os.environ, "LENDFLOW_PG_DB": postgres.pg_db, "COLUMNS": "1000"}  # rich wraps at the width
     done = subprocess.run(
         [sys.executable, "-m", "cli", "land", str(path)], env=env, capture_output=True, text=True, timeout=120
     )
-    output = " ".join((done.stdout + done.stderr).split())  # the console wraps long lines
+    output = " ".join((done.stdout + done.stderr).split())
     assert done.returncode == 1, output
     assert "broken.parquet" in output and "no magic bytes PAR1" in output and "Traceback" not in output

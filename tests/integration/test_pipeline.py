@@ -33,7 +33,8 @@ def e2e_env(postgres: Settings, e2e_db: str) -> dict[str, str]:
     admin_dsn = postgres.pg_dsn.rsplit("/", 1)[0] + "/postgres"
     with psycopg.connect(admin_dsn, autocommit=True) as conn:
         conn.execute(sql.SQL("drop database if exists {} with (force)").format(sql.Identifier(e2e_db)))
-    return {**os.environ, "LENDFLOW_PG_DB": e2e_db}
+    # A wide terminal: rich wraps its error panel at the terminal's width, even mid-path.
+    return {**os.environ, "LENDFLOW_PG_DB": e2e_db, "COLUMNS": "1000"}
 
 
 def test_run_lands_and_builds_the_mart_and_a_rerun_adds_nothing(
@@ -59,6 +60,5 @@ def test_run_lands_and_builds_the_mart_and_a_rerun_adds_nothing(
 def test_run_with_a_missing_file_fails_clearly(e2e_env: dict[str, str], tmp_path: Path) -> None:
     result = _lendflow("run", "--direct", "--input", str(tmp_path / "nope.csv"), env=e2e_env)
     assert result.returncode != 0
-    # the error panel wraps at the terminal's width, wherever the path's length puts the break
     message = " ".join(result.stderr.replace("│", " ").split())
     assert "nope.csv' does not exist" in message
