@@ -23,10 +23,12 @@ import pytest
 from hypothesis import Phase
 from hypothesis import settings as hypothesis_settings
 
-# One database per xdist worker (PYTEST_XDIST_WORKER: gw0, gw1, ...): tests drop and create theirs.
-_WORKER = os.environ.get("PYTEST_XDIST_WORKER")
-TEST_DB = f"lendflow_test_{_WORKER}" if _WORKER else "lendflow_test"
+TEST_DB = "lendflow_test"
 os.environ.setdefault("LENDFLOW_PG_DB", TEST_DB)
+# One database per xdist worker (PYTEST_XDIST_WORKER: gw0, gw1, ...), as tests drop and create
+# theirs; a worker inherits the name the controller set above and adds its own.
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    os.environ["LENDFLOW_PG_DB"] = f"{os.environ['LENDFLOW_PG_DB']}_{os.environ['PYTEST_XDIST_WORKER']}"
 
 # The test files that start Spark: one lane, on one worker, scheduled first (the longest).
 SPARK_LANE = frozenset(
