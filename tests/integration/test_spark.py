@@ -2,10 +2,11 @@
 two ways, the ML encoders and the Parquet/JDBC export, against real Spark, PostgreSQL and Kafka.
 
 One Spark home (warehouse + Derby metastore + checkpoints) for the module in a temporary
-folder, so a run never fights another over a Derby lock; one JVM for the whole module (dbt
-runs in-process and reuses the session, as dbt-spark's session method does), stopped with it,
-so a module run after it in the same process starts a session of its own; one build per engine
-from the same input: the generated sample file and its stream sample on a fresh topic.
+folder, so a run never fights another over a Derby lock; one build per engine from the same
+input, the generated sample file and its stream sample on a fresh topic. Local mode's build is a
+run of the `lending_elt_spark` DAG (`lendflow airflow-run`, in a process of its own); then one
+JVM for the rest of the module (dbt runs in-process and reuses the session, as dbt-spark's
+session method does), stopped with it, so a module run after it starts a session of its own.
 """
 
 from __future__ import annotations
@@ -38,9 +39,10 @@ from lendflow import settings as config
 from lendflow.dbt import DbtError, dbt_env, run_dbt
 from lendflow.settings import DBT_PROJECT_DIR, PROFILES_DIR, Settings
 from spark_jobs.compare import normalise, row_differences
+from tests.spark_dag import SparkDagRun, assert_every_model_ran_and_the_marts_hold_the_loans, run_lending_elt_spark
 from tests.strategies import DirtyRow, clean_rows, dirtied, dirty_rows, write_batch
 
-pytestmark = [pytest.mark.spark, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
+pytestmark = [pytest.mark.spark, pytest.mark.airflow, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
 
 # Columns that legitimately differ between two landings of the same input (when, which run).
 LINEAGE_TYPES = {"timestamp with time zone", "timestamp without time zone", "uuid"}
@@ -68,6 +70,7 @@ class Warehouses:
     topic: str
     loans_file: Path
     work: Path
+    dag_run: SparkDagRun
     pg_build_failures: list[str] = dataclasses.field(default_factory=list)
     spark_build_failures: list[str] = dataclasses.field(default_factory=list)
     spark_unit_test_failures: list[str] = dataclasses.field(default_factory=list)
@@ -103,39 +106,36 @@ def staged(
     small_sample: Path,
     tmp_path_factory: pytest.TempPathFactory,
 ) -> Iterator[Warehouses]:
-    """The same input landed into both engines (one file, one topic), Python steps run on each."""
+    """The same input in both engines. Spark: lending_elt_spark in local mode (it stages the file
+    and the stream sample it replays to a fresh topic, runs the Python steps, `dbt build` and the
+    GX gates); PostgreSQL: the file landed, that topic consumed, the Python steps run."""
     postgres = own_database("spark")  # counts and marts must see this input only
     from lendflow.services import spark as spark_service
     from python_steps import run as pg_python_steps
-    from python_steps import spark as spark_python_steps
-    from spark_jobs import staging
     from streaming.consumer import consume
-    from streaming.producer import produce
 
     work = tmp_path_factory.mktemp("spark")
-    spark_settings = dataclasses.replace(postgres, spark_home_override=work / "spark-home")
+    spark_settings = dataclasses.replace(postgres, spark_home_override=work / "spark-home", spark_target="spark")
     topic = f"lendflow-spark-{uuid.uuid4().hex[:8]}"
     loans_file = small_sample / "loans.csv"
 
+    dag_run = run_lending_elt_spark(spark_settings, small_sample, topic)
     land_file(loans_file, postgres, progress=False)
-    produce(small_sample / "stream.csv", postgres, topic, progress=False)
     consume(postgres, topic, group=f"g-{topic}", progress=False, idle_timeout=30)
     pg_python_steps.run(postgres)
 
-    spark = spark_service.session(spark_settings)
-    staging.stage_file(spark, loans_file, spark_settings, progress=False)
-    staging.stage_topic(spark, spark_settings, topic)
-    spark_python_steps.run(spark)
-    yield Warehouses(postgres, spark_settings, spark, topic, loans_file, work)
+    spark = spark_service.session(spark_settings)  # the DAG's process has ended: its Derby lock is free
+    yield Warehouses(postgres, spark_settings, spark, topic, loans_file, work, dag_run)
     spark.stop()
 
 
 @pytest.fixture(scope="module")
 def warehouses(staged: Warehouses) -> Warehouses:
-    """One `dbt build` per engine on the staged input (failures recorded, not raised).
+    """One `dbt build` per engine on the staged input (failures recorded, not raised): the DAG's
+    on Spark, one here on PostgreSQL.
 
-    dbt's unit tests run apart, after the build (`dbt test -s test_type:unit`): they need no
-    data, and one that fails on an engine must not skip every model downstream of it, which
+    dbt's unit tests run apart on Spark, after the build (`dbt test -s test_type:unit`): they need
+    no data, and one that fails on an engine must not skip every model downstream of it, which
     would hide what the parity tests are here to show.
     """
     work = staged.work
@@ -145,9 +145,7 @@ def warehouses(staged: Warehouses) -> Warehouses:
         run_dbt(["build", "--exclude", "test_type:unit", *pg_dirs], staged.pg)
     except DbtError as error:
         staged.pg_build_failures = [f"{error} (see {work / 'logs-pg'})"]
-    staged.spark_build_failures = _dbt_in_process(
-        ["build", "--exclude", "test_type:unit", *spark_dirs], staged.spark_settings, "spark"
-    )
+    staged.spark_build_failures = list(staged.dag_run.summary["failed_tasks"])
     staged.spark_unit_test_failures = _dbt_in_process(
         ["test", "--select", "test_type:unit", *spark_dirs], staged.spark_settings, "spark"
     )
@@ -165,7 +163,11 @@ def _spark_rows(spark: Any, table: str) -> list[dict[str, Any]]:
     return [row.asDict() for row in spark.table(table).collect()]
 
 
-# --- Spark staging -----------------------------------------------------------
+# --- the DAG, and Spark staging -------------------------------------------------
+def test_lending_elt_spark_builds_every_model_in_local_mode(staged: Warehouses, small_sample: Path) -> None:
+    assert_every_model_ran_and_the_marts_hold_the_loans(staged.dag_run, small_sample)
+
+
 def test_spark_staging_counts_equal_postgres(staged: Warehouses) -> None:
     w = staged
     pg_loans = _pg_rows(w.pg, "select _file_sha256 as sha, count(*) as n from raw.loans group by 1")
