@@ -112,7 +112,9 @@ def local_cluster(postgres: Settings, tmp_path_factory: pytest.TempPathFactory) 
     from lendflow.services.base import free_port
 
     home = tmp_path_factory.mktemp("cluster_home")
-    # Spark's Ivy cache is shared by every home: the JDBC driver is not fetched again.
+    # Spark's Ivy cache is shared by every home: the JDBC driver is not fetched again. On a fresh
+    # clone nothing has made it yet, and a cluster cannot fetch into a link to nowhere.
+    postgres.spark_packages_dir.mkdir(parents=True, exist_ok=True)
     (home / "spark-packages").symlink_to(postgres.spark_packages_dir, target_is_directory=True)
     settings = dataclasses.replace(
         postgres,
