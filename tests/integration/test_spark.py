@@ -39,12 +39,7 @@ from lendflow import settings as config
 from lendflow.dbt import DbtError, dbt_env, run_dbt
 from lendflow.settings import DBT_PROJECT_DIR, PROFILES_DIR, Settings
 from spark_jobs.compare import normalise, row_differences
-from tests.spark_dag import (
-    SparkDagRun,
-    assert_every_model_ran_and_the_marts_hold_the_loans,
-    dbt_build_failures,
-    run_lending_elt_spark,
-)
+from tests.spark_dag import SparkDagRun, assert_every_model_ran_and_the_marts_hold_the_loans, run_lending_elt_spark
 from tests.strategies import DirtyRow, clean_rows, dirtied, dirty_rows, write_batch
 
 pytestmark = [pytest.mark.spark, pytest.mark.airflow, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
@@ -150,7 +145,7 @@ def warehouses(staged: Warehouses) -> Warehouses:
         run_dbt(["build", "--exclude", "test_type:unit", *pg_dirs], staged.pg)
     except DbtError as error:
         staged.pg_build_failures = [f"{error} (see {work / 'logs-pg'})"]
-    staged.spark_build_failures = dbt_build_failures(staged.dag_run)
+    staged.spark_build_failures = list(staged.dag_run.summary["failed_tasks"])
     staged.spark_unit_test_failures = _dbt_in_process(
         ["test", "--select", "test_type:unit", *spark_dirs], staged.spark_settings, "spark"
     )
