@@ -33,7 +33,7 @@ if os.environ.get("PYTEST_XDIST_WORKER"):
 # The test files that start Spark: one lane, on one worker, scheduled first (the longest).
 SPARK_LANE = frozenset(
     {
-        "tests/integration/test_airflow_spark.py",
+        "tests/integration/test_cluster_warehouse.py",
         "tests/integration/test_incremental_marts.py",
         "tests/integration/test_spark.py",
         "tests/integration/test_spark_cluster.py",

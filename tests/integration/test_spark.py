@@ -13,17 +13,12 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import json
 import math
 import os
 import random
-import shutil
-import subprocess
-import sys
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -32,32 +27,22 @@ import hypothesis
 import psycopg
 import pytest
 from hypothesis import strategies as st
-from pyhive import hive
 
 from ingestion.land import land_file
-from lendflow import settings as config
 from lendflow.dbt import DbtError, dbt_env, run_dbt
 from lendflow.settings import DBT_PROJECT_DIR, PROFILES_DIR, Settings
-from spark_jobs.compare import normalise, row_differences
-from tests.spark_dag import SparkDagRun, assert_every_model_ran_and_the_marts_hold_the_loans, run_lending_elt_spark
+from spark_jobs.compare import row_differences
+from tests.parity import marts_differ, pg_rows
+from tests.spark_dag import (
+    SparkDagRun,
+    assert_every_model_ran_and_the_marts_hold_the_loans,
+    dbt_build_failures,
+    run_lending_elt_spark,
+)
 from tests.strategies import DirtyRow, clean_rows, dirtied, dirty_rows, write_batch
 
 pytestmark = [pytest.mark.spark, pytest.mark.airflow, pytest.mark.postgres, pytest.mark.kafka, pytest.mark.slow]
 
-# Columns that legitimately differ between two landings of the same input (when, which run).
-LINEAGE_TYPES = {"timestamp with time zone", "timestamp without time zone", "uuid"}
-LINEAGE_NAMES = ("batch_id", "landed_at", "fitted_at", "invocation", "run_started", "generated_at")
-# Row keys of the marts (others are compared as sorted row lists).
-MART_KEYS: dict[str, tuple[str, ...]] = {
-    "fct_loans": ("loan_id",),
-    "dim_states": ("state_code",),
-    "lookup_values": ("column_name", "kind", "context", "original_value"),
-    "rpt_defaults_by_emp_length_income": ("emp_length", "income_band"),
-    "rpt_funding_gap_by_grade": ("letter_grade",),
-    "rpt_verified_amount_by_state": ("addr_state",),
-    "rpt_issue_gap_by_grade": ("letter_grade",),
-    "rpt_amount_change_by_state_grade": ("addr_state", "letter_grade"),
-}
 CLEAN = clean_rows()
 _dirty_loan_ids = itertools.count(600_000_000_000)
 
@@ -145,18 +130,11 @@ def warehouses(staged: Warehouses) -> Warehouses:
         run_dbt(["build", "--exclude", "test_type:unit", *pg_dirs], staged.pg)
     except DbtError as error:
         staged.pg_build_failures = [f"{error} (see {work / 'logs-pg'})"]
-    staged.spark_build_failures = list(staged.dag_run.summary["failed_tasks"])
+    staged.spark_build_failures = dbt_build_failures(staged.dag_run)
     staged.spark_unit_test_failures = _dbt_in_process(
         ["test", "--select", "test_type:unit", *spark_dirs], staged.spark_settings, "spark"
     )
     return staged
-
-
-def _pg_rows(settings: Settings, query: str) -> list[dict[str, Any]]:
-    with psycopg.connect(settings.pg_dsn) as conn, conn.cursor() as cursor:
-        cursor.execute(query)
-        names = [d.name for d in cursor.description or []]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
 
 
 def _spark_rows(spark: Any, table: str) -> list[dict[str, Any]]:
@@ -170,12 +148,12 @@ def test_lending_elt_spark_builds_every_model_in_local_mode(staged: Warehouses, 
 
 def test_spark_staging_counts_equal_postgres(staged: Warehouses) -> None:
     w = staged
-    pg_loans = _pg_rows(w.pg, "select _file_sha256 as sha, count(*) as n from raw.loans group by 1")
+    pg_loans = pg_rows(w.pg, "select _file_sha256 as sha, count(*) as n from raw.loans group by 1")
     spark_loans = w.spark.sql("select _file_sha256 as sha, count(*) as n from raw.loans group by 1").collect()
     assert {r["sha"]: r["n"] for r in pg_loans} == {r["sha"]: r["n"] for r in spark_loans}
     assert sum(r["n"] for r in pg_loans) == 2_000
 
-    pg_events = _pg_rows(w.pg, f"select count(*) as n from raw.loan_events where topic = '{w.topic}'")[0]["n"]
+    pg_events = pg_rows(w.pg, f"select count(*) as n from raw.loan_events where topic = '{w.topic}'")[0]["n"]
     spark_events = w.spark.sql(f"select count(*) from raw.loan_events where topic = '{w.topic}'").collect()[0][0]
     assert spark_events == pg_events > 500  # 500 loans + the EOF markers
 
@@ -185,9 +163,9 @@ def test_spark_staging_keeps_text_untouched_and_lands_once(staged: Warehouses) -
 
     w = staged
     query = "select `Loan Id` as id, `Term` as term, `Annual Inc` as inc from raw.loans"
-    spark_rows = {r["id"]: (r["term"], r["inc"]) for r in w.spark.sql(query).collect()}
-    pg_rows = {r["id"]: (r["term"], r["inc"]) for r in _pg_rows(w.pg, query.replace("`", '"'))}
-    assert spark_rows == pg_rows  # " 36 months" keeps its leading space on both
+    in_spark = {r["id"]: (r["term"], r["inc"]) for r in w.spark.sql(query).collect()}
+    in_pg = {r["id"]: (r["term"], r["inc"]) for r in pg_rows(w.pg, query.replace("`", '"'))}
+    assert in_spark == in_pg  # " 36 months" keeps its leading space on both
 
     again = staging.stage_file(w.spark, w.loans_file, w.spark_settings, progress=False)
     assert again.skipped
@@ -206,61 +184,9 @@ def test_dbt_unit_tests_pass_on_the_spark_target(warehouses: Warehouses) -> None
     assert warehouses.spark_unit_test_failures == []
 
 
-def _comparable_columns(settings: Settings, table: str) -> list[str]:
-    columns = _pg_rows(
-        settings,
-        "select column_name, data_type from information_schema.columns"
-        f" where table_schema = 'marts' and table_name = '{table}' order by ordinal_position",
-    )
-    return [
-        c["column_name"]
-        for c in columns
-        if c["data_type"] not in LINEAGE_TYPES and not any(n in c["column_name"] for n in LINEAGE_NAMES)
-    ]
-
-
-def _sorted_rows(rows: list[dict[str, Any]], columns: list[str]) -> list[dict[str, Any]]:
-    def sort_key(row: dict[str, Any]) -> tuple[str, ...]:
-        return tuple(repr(normalise(row[c])) if not isinstance(normalise(row[c]), float) else "" for c in columns)
-
-    return sorted(rows, key=sort_key)
-
-
 def _mart_differences(w: Warehouses) -> dict[str, list[str]]:
     """Every mart on PostgreSQL and on local mode's Spark, row by row."""
-    return _marts_differ(w.pg, w.work / "target-spark", lambda table: _spark_rows(w.spark, table))
-
-
-def _marts_differ(pg: Settings, built: Path, read: Callable[[str], list[dict[str, Any]]]) -> dict[str, list[str]]:
-    """Every mart model (dbt's manifest of the Spark build in `built`: not tables a hook keeps for
-    one engine) on PostgreSQL and as `read` reads it from Spark, row by row."""
-    manifest = json.loads((built / "manifest.json").read_text())
-    marts = {
-        node["alias"]
-        for node in manifest["nodes"].values()
-        if node["resource_type"] == "model"
-        and node["schema"] == "marts"
-        and node["config"]["materialized"] != "ephemeral"
-    }
-    assert "fct_loans" in marts
-    problems: dict[str, list[str]] = {}
-    for table in sorted(marts):
-        columns = _comparable_columns(pg, table)
-        pg_rows = _pg_rows(pg, f"select * from marts.{table}")
-        spark_rows = read(f"marts.{table}")
-        if len(pg_rows) != len(spark_rows):
-            problems[table] = [f"{len(pg_rows)} rows on PostgreSQL, {len(spark_rows)} on Spark"]
-            continue
-        keys = MART_KEYS.get(table)
-        if keys:
-            found = row_differences(pg_rows, spark_rows, keys, [c for c in columns if c not in keys])
-        else:  # no declared key: the same rows in the same sorted order
-            ordinal = [{**r, "_position": i} for i, r in enumerate(_sorted_rows(pg_rows, columns))]
-            spark_ordinal = [{**r, "_position": i} for i, r in enumerate(_sorted_rows(spark_rows, columns))]
-            found = row_differences(ordinal, spark_ordinal, ("_position",), columns)
-        if found:
-            problems[table] = found
-    return problems
+    return marts_differ(w.pg, w.work / "target-spark" / "manifest.json", lambda table: _spark_rows(w.spark, table))
 
 
 def test_every_mart_is_equal_on_both_engines_row_by_row(warehouses: Warehouses) -> None:
@@ -327,7 +253,7 @@ def test_questions_in_spark_sql_and_dataframe_api_agree_with_each_other_and_the_
         assert len(answer.by_sql) > 0, q.text
         for engine, mart_rows in (
             ("spark", _spark_rows(w.spark, f"marts.{q.mart}")),
-            ("postgres", _pg_rows(w.pg, f"select * from marts.{q.mart}")),
+            ("postgres", pg_rows(w.pg, f"select * from marts.{q.mart}")),
         ):
             columns = [c for c in answer.by_sql.columns if c not in q.keys]
             found = row_differences(answer.by_sql.to_dict("records"), mart_rows, q.keys, columns)
@@ -369,166 +295,12 @@ def test_cleaned_and_lookup_tables_saved_to_parquet_and_loaded_over_jdbc(
     loans = w.spark.table("marts.fct_loans").count()
     assert report.cleaned_rows == loans
     assert (tmp_path / "cleaned_loans.parquet").is_dir()
-    counts = _pg_rows(
+    counts = pg_rows(
         w.pg,
         f"select (select count(*) from {JDBC_SCHEMA}.cleaned_loans) as cleaned,"
         f" (select count(*) from {JDBC_SCHEMA}.lookup_values) as lookup",
     )[0]
     assert (counts["cleaned"], counts["lookup"]) == (loans, report.lookup_rows)
-
-
-# --- the same warehouse on the cluster (before the tests below change the PostgreSQL one) -----
-@dataclass
-class ClusterWarehouse:
-    settings: Settings
-    staging_output: str
-    build_failures: list[str]
-
-
-def _lendflow(args: list[str], settings: Settings) -> str:
-    """`lendflow <args>` in a process of its own (one SparkContext per process: ours is local
-    mode's); what it printed (rich prints to stderr), or the test fails with it."""
-    command = [str(Path(sys.executable).parent / "lendflow"), *args]
-    env = {**config.child_environment(settings), "PYTHONUNBUFFERED": "1"}
-    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=900, check=False)
-    assert done.returncode == 0, f"{' '.join(args)} failed:\n{done.stdout[-3000:]}\n{done.stderr[-5000:]}"
-    return done.stdout + done.stderr
-
-
-@pytest.fixture(scope="module")
-def on_cluster(warehouses: Warehouses, local_cluster: Settings) -> ClusterWarehouse:
-    """The same file and topic staged into the cluster by `lendflow spark-stage --target
-    spark_thrift` (its Python steps too), then `dbt build` through the Thrift server."""
-    w = warehouses
-    settings = local_cluster
-    _empty_catalog(settings)
-    output = _lendflow(["spark-stage", str(w.loans_file), "--topic", w.topic, "--target", "spark_thrift"], settings)
-    dirs = ["--target-path", str(w.work / "target-cluster"), "--log-path", str(w.work / "logs-cluster")]
-    try:
-        run_dbt(["build", "--exclude", "test_type:unit", *dirs], settings, target="spark_thrift")
-        failures: list[str] = []
-    except DbtError as error:
-        failures = [f"{error} (see {w.work / 'logs-cluster'})"]
-    return ClusterWarehouse(settings, output, failures)
-
-
-def _thrift(settings: Settings) -> Any:
-    """A connection to the cluster's Thrift server (what dbt's spark_thrift target dials)."""
-    return hive.connect(host=settings.spark_thrift_host, port=settings.spark_thrift_port, username="lendflow")
-
-
-def _empty_catalog(settings: Settings) -> None:
-    """The suite's cluster as new: no database but `default` (an earlier test, the DAG's run, may
-    have built there), no streaming checkpoint."""
-    with _thrift(settings) as conn:
-        cursor = conn.cursor()
-        cursor.execute("show databases")
-        for (name,) in cursor.fetchall():
-            if name != "default":
-                cursor.execute(f"drop database `{name}` cascade")
-    shutil.rmtree(settings.spark_checkpoints_dir, ignore_errors=True)
-
-
-def _thrift_rows(settings: Settings, query: str) -> list[dict[str, Any]]:
-    """Rows through the cluster's Thrift server; dates (sent as text) read back as dates."""
-    with _thrift(settings) as conn:
-        cursor = conn.cursor()
-        cursor.execute(query)
-        names = [d[0] for d in cursor.description]
-        dates = {d[0] for d in cursor.description if d[1] == "DATE_TYPE"}
-        rows = [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
-    for row in rows:
-        for name in dates:
-            row[name] = None if row[name] is None else date.fromisoformat(row[name])
-    return rows
-
-
-def _thrift_table(settings: Settings) -> Callable[[str], list[dict[str, Any]]]:
-    """A reader of whole tables through the cluster's Thrift server, for _marts_differ."""
-    return lambda table: _thrift_rows(settings, f"select * from {table}")
-
-
-def test_the_cluster_stages_what_local_mode_stages(warehouses: Warehouses, on_cluster: ClusterWarehouse) -> None:
-    w, c = warehouses, on_cluster
-    assert "read 2,000, staged 2,000, rejected 0" in " ".join(c.staging_output.split())
-    loans = _thrift_rows(c.settings, "select count(*) as n from raw.loans")[0]["n"]
-    events = _thrift_rows(c.settings, f"select count(*) as n from raw.loan_events where topic = '{w.topic}'")[0]["n"]
-    local_events = w.spark.sql(f"select count(*) from raw.loan_events where topic = '{w.topic}'").collect()[0][0]
-    assert (loans, events) == (2_000, local_events)
-    titles = _thrift_rows(c.settings, "select count(*) as n from python_steps.emp_title_map")[0]["n"]
-    assert titles == w.spark.table("python_steps.emp_title_map").count() > 0
-
-
-def test_dbt_build_through_the_thrift_server_passes(on_cluster: ClusterWarehouse) -> None:
-    assert on_cluster.build_failures == []
-
-
-def test_every_mart_on_the_cluster_equals_postgres_row_by_row(
-    warehouses: Warehouses, on_cluster: ClusterWarehouse
-) -> None:
-    assert on_cluster.build_failures == []
-
-    assert _marts_differ(warehouses.pg, warehouses.work / "target-cluster", _thrift_table(on_cluster.settings)) == {}
-
-
-def test_questions_and_ml_encoders_run_on_the_cluster(
-    warehouses: Warehouses, on_cluster: ClusterWarehouse, tmp_path: Path
-) -> None:
-    """The questions two ways and the encoders, submitted to the cluster: the answers of both
-    APIs agree (the command fails otherwise), and every ML code equals dbt's."""
-    import pyarrow.parquet as pq
-
-    c = on_cluster
-    _lendflow(["spark-questions", "--target", "spark_thrift", "--out", str(tmp_path / "answers")], c.settings)
-    assert len(list((tmp_path / "answers").glob("q*_sql.csv"))) == 5
-    _lendflow(["spark-export", str(tmp_path / "export"), "--target", "spark_thrift"], c.settings)
-    cleaned = pq.read_table(tmp_path / "export" / "cleaned_loans.parquet").to_pandas()
-    assert len(cleaned) == _pg_rows(warehouses.pg, "select count(*) as n from marts.fct_loans")[0]["n"]
-    for ml, dbt in (
-        ("addr_state_code_ml", "addr_state_code"),
-        ("purpose_code_ml", "purpose_code"),
-        ("letter_grade_ml", "letter_grade"),
-        ("emp_length_years_ml", "emp_length_years"),
-    ):
-        differ = cleaned[(cleaned[ml] != cleaned[dbt]) & cleaned[dbt].notna()]
-        assert differ.empty, (ml, differ[[ml, dbt]].head())
-
-
-# --- the real sample on the cluster (after the tests above: it empties the cluster's catalog) -----
-def _real_sample() -> Path | None:
-    """The real loans file: LENDFLOW_REAL_SAMPLE, else ../shared/data/fintech_data_*.parquet
-    beside the clone (where this project's data description keeps it)."""
-    named = os.environ.get("LENDFLOW_REAL_SAMPLE")
-    if named:
-        return Path(named)
-    found = sorted((DBT_PROJECT_DIR.parent.parent / "shared" / "data").glob("fintech_data_*.parquet"))
-    return found[0] if found else None
-
-
-def test_every_mart_of_the_real_sample_on_the_cluster_equals_postgres(
-    own_database: Callable[[str], Settings], local_cluster: Settings, tmp_path: Path
-) -> None:
-    """The real sample, with the real world's dirt, built on PostgreSQL and on the cluster (staged
-    by `lendflow spark-stage --target spark_thrift`, built through the Thrift server): the same
-    loans staged, and every mart equal row by row."""
-    from python_steps import run as pg_python_steps
-
-    sample = _real_sample()
-    if sample is None:
-        pytest.skip("no real sample here: LENDFLOW_REAL_SAMPLE names it, or ../shared/data holds it")
-    pg, cluster = own_database("real"), local_cluster
-    land_file(sample, pg, progress=False)
-    pg_python_steps.run(pg)
-    _empty_catalog(cluster)
-    _lendflow(["spark-stage", str(sample), "--no-stream", "--target", "spark_thrift"], cluster)
-    for settings, target in ((pg, "postgres"), (cluster, "spark_thrift")):
-        dirs = ["--target-path", str(tmp_path / f"target-{target}"), "--log-path", str(tmp_path / f"logs-{target}")]
-        run_dbt(["build", "--exclude", "test_type:unit", *dirs], settings, target=target)
-
-    loans = _pg_rows(pg, "select count(*) as n from raw.loans")[0]["n"]
-    assert _thrift_rows(cluster, "select count(*) as n from raw.loans")[0]["n"] == loans > 0
-
-    assert _marts_differ(pg, tmp_path / "target-spark_thrift", _thrift_table(cluster)) == {}
 
 
 # --- incremental runs (last: they change the warehouses the tests above read) -----
@@ -560,7 +332,7 @@ def test_an_incremental_run_merges_new_records_alike_on_both_engines(warehouses:
 
 # --- dirty input (last: it adds to the warehouses) -------------------------------------------
 def _quarantine_reasons_pg(settings: Settings, source_file: str) -> dict[str, str]:
-    rows = _pg_rows(
+    rows = pg_rows(
         settings,
         "select record_ref, quarantine_reason from marts.fct_quarantined_loans"
         f" where record_ref like 'file:{source_file}#%'",

@@ -1,7 +1,7 @@
 """The local Spark cluster (`lendflow up -s spark-cluster`) against the real JVMs and PostgreSQL.
 
 The suite's one cluster (tests/conftest.py's local_cluster, in a home of its own on free ports;
-tests/integration/test_spark.py builds the warehouse on it first): the worker registers with the
+tests/integration/test_cluster_warehouse.py builds the warehouse on it first): the worker registers with the
 master, dbt's spark_thrift target reaches the Thrift server, a table written through it is
 recorded in the PostgreSQL metastore, `status` names the master UI, the worker and the Thrift
 address, and `down` leaves no JVM behind.
