@@ -29,10 +29,10 @@ from rich.table import Table
 
 from ingestion.land import land_file
 from lendflow import settings as config
-from lendflow.dbt import run_dbt
+from lendflow.dbt import dbt_target_path, run_dbt
 from lendflow.raw_tables import ensure_raw_tables
 from lendflow.services import postgres
-from lendflow.settings import DBT_PROJECT_DIR, Settings
+from lendflow.settings import Settings
 from python_steps import run as python_steps
 from sample.files import write_sample
 
@@ -49,9 +49,9 @@ def timed(label: str, step: Callable[[], object], results: list[tuple[str, float
 RESULTS = Path(__file__).parent / "results" / "dbt.json"
 
 
-def slowest_nodes(limit: int = 10) -> list[tuple[str, float]]:
+def slowest_nodes(settings: Settings, limit: int = 10) -> list[tuple[str, float]]:
     """The build's slowest nodes, from the run_results.json dbt just wrote."""
-    results = json.loads((DBT_PROJECT_DIR / "target" / "run_results.json").read_text())["results"]
+    results = json.loads((dbt_target_path(settings) / "run_results.json").read_text())["results"]
     timings = sorted(((r["unique_id"], r["execution_time"]) for r in results), key=lambda t: -t[1])
     return [(node, round(seconds, 2)) for node, seconds in timings[:limit]]
 
@@ -111,15 +111,15 @@ def main() -> int:
     timed("python steps (titles, lambdas)", lambda: python_steps.run(settings), setup)
     builds: list[tuple[str, float]] = []
     timed("full dbt build (--full-refresh)", lambda: run_dbt(["build", "--full-refresh"], settings), builds)
-    nodes = {"full": slowest_nodes()}
+    nodes = {"full": slowest_nodes(settings)}
     timed(f"store {args.events:,} stream events", lambda: store_events(settings, sample / "stream.parquet",
                                                                         args.events), setup)  # fmt: skip
     # As the pipeline does before each build: new titles join the title map, nothing is refitted.
     timed("python steps (new titles only)", lambda: python_steps.run(settings, refit=False), setup)
     timed(f"incremental dbt build after {args.events:,} events", lambda: run_dbt(["build"], settings), builds)
-    nodes["incremental"] = slowest_nodes()
+    nodes["incremental"] = slowest_nodes(settings)
     timed("the same, again with no new events", lambda: run_dbt(["build"], settings), builds)
-    nodes["no new events"] = slowest_nodes()
+    nodes["no new events"] = slowest_nodes(settings)
     # The floor under any incremental run: what dbt costs before it touches a row, and the
     # models alone without the tests that `dbt build` runs after them.
     timed("the models alone (dbt run), no new events", lambda: run_dbt(["run"], settings), builds)

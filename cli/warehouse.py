@@ -78,12 +78,12 @@ def docs(
     serve: Annotated[bool, typer.Option(help="Serve the site after generating it (--no-serve: only generate).")] = True,
 ) -> None:
     """Generate the dbt docs site (lineage from the sources to the dashboard exposure) and serve it."""
-    from lendflow.dbt import DbtError, run_dbt
+    from lendflow.dbt import DbtError, dbt_target_path, run_dbt
 
     settings = config.load()
     try:
         run_dbt(["docs", "generate"], settings)
-        console.print(f"docs generated in {config.DBT_PROJECT_DIR / 'target'}")
+        console.print(f"docs generated in {dbt_target_path(settings)}")
         if serve:
             console.print(f"serving on http://127.0.0.1:{port} (Ctrl-C stops)")
             run_dbt(["docs", "serve", "--port", str(port), "--host", "127.0.0.1", "--no-browser"], settings)

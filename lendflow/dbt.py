@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -57,9 +58,30 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else "dbt"
 
 
+def dbt_target_path(settings: Settings, target: str = "postgres") -> Path:
+    """Where `lendflow dbt` keeps dbt's artifacts for one target and warehouse (the manifest, run
+    results, docs, the saved parse): DBT_TARGET_PATH if set, else dbt_project/target/<target>-<warehouse>/.
+
+    dbt parses the whole project again when the connection differs from the one its saved parse
+    was made with. A folder per connection keeps each one's parse valid, so moving between
+    targets or databases costs no full parse, and two processes on two warehouses never write
+    into one folder.
+    """
+    if os.environ.get("DBT_TARGET_PATH"):
+        return Path(os.environ["DBT_TARGET_PATH"])
+    if target == "postgres":
+        warehouse = str(conninfo_to_dict(settings.role_dsn("transformer")).get("dbname", settings.pg_db))
+    elif target == "spark_thrift":
+        warehouse = f"{settings.spark_thrift_host}-{settings.spark_thrift_port}"
+    else:  # local mode: one in-process Spark
+        warehouse = "local"
+    return DBT_PROJECT_DIR / "target" / re.sub(r"[^A-Za-z0-9._-]+", "_", f"{target}-{warehouse}")
+
+
 def run_dbt(args: Sequence[str], settings: Settings, target: str = "postgres") -> None:
-    """Run `dbt <args>` for the project; raise DbtError if it fails."""
-    env = {**os.environ, **dbt_env(settings, target)}
+    """Run `dbt <args>` for the project, its artifacts in dbt_target_path() (unless --target-path
+    says otherwise); raise DbtError if it fails."""
+    env = {**os.environ, **dbt_env(settings, target), "DBT_TARGET_PATH": str(dbt_target_path(settings, target))}
     cmd = [dbt_executable(), *args]
     result = subprocess.run(cmd, cwd=DBT_PROJECT_DIR, env=env, check=False)
     if result.returncode != 0:

@@ -13,7 +13,7 @@ import pytest
 
 from lendflow import settings as config
 from lendflow.db import masked_dsn
-from lendflow.dbt import dbt_env
+from lendflow.dbt import dbt_env, dbt_target_path
 
 
 def test_defaults_keep_state_under_one_folder(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
@@ -81,6 +81,23 @@ def test_external_services_are_used_as_named(monkeypatch: pytest.MonkeyPatch) ->
     )
     assert env["DBT_PG_PASSWORD"] == "p@ss"
     assert masked_dsn(settings.pg_dsn) == "postgresql://u:***@db.example:5433/wh"
+
+
+def test_each_target_and_warehouse_keeps_dbt_artifacts_of_its_own(monkeypatch: pytest.MonkeyPatch) -> None:
+    # dbt parses the whole project again when the connection differs from its saved parse's.
+    monkeypatch.delenv("DBT_TARGET_PATH", raising=False)
+    folders = []
+    for dsn in ("postgresql://u:p@db.example:5433/wh", "postgresql://u:p@db.example:5433/wh_test"):
+        monkeypatch.setenv("LENDFLOW_PG_DSN", dsn)
+        settings = config.load()
+        folders += [dbt_target_path(settings, target) for target in ("postgres", "spark", "spark_thrift")]
+    assert [f.name for f in folders[:3]] == ["postgres-wh", "spark-local", "spark_thrift-127.0.0.1-10000"]
+    assert folders[3].name == "postgres-wh_test"
+    assert len(set(folders)) == 4  # one Spark folder per Spark target, whatever the PostgreSQL database
+    assert {f.parent for f in folders} == {config.DBT_PROJECT_DIR / "target"}
+
+    monkeypatch.setenv("DBT_TARGET_PATH", "/elsewhere/target")  # dbt's own variable wins
+    assert dbt_target_path(config.load()) == Path("/elsewhere/target")
 
 
 def test_the_spark_thrift_target_has_its_driver(tmp_path: Path) -> None:
