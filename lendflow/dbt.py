@@ -70,7 +70,7 @@ def dbt_target_path(settings: Settings, target: str = "postgres") -> Path:
     if os.environ.get("DBT_TARGET_PATH"):
         return Path(os.environ["DBT_TARGET_PATH"])
     if target == "postgres":
-        warehouse = str(conninfo_to_dict(settings.role_dsn("transformer")).get("dbname", settings.pg_db))
+        warehouse = dbt_env(settings, target)["DBT_PG_DBNAME"]  # the database dbt connects to
     elif target == "spark_thrift":
         warehouse = f"{settings.spark_thrift_host}-{settings.spark_thrift_port}"
     else:  # local mode: one in-process Spark
