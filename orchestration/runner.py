@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import select
 import shutil
 import sys
 import tempfile
@@ -119,6 +120,9 @@ def listen(on_task: TaskListener) -> Callable[[], None]:
     return lambda: manager.pm.unregister(hooks)
 
 
+QUIET_SECONDS = 0.2
+
+
 @contextmanager
 def output_to(log_file: Path, echo: TextIO | None = None) -> Iterator[None]:
     """Everything written to this process's stdout and stderr goes to log_file (and to echo, if given).
@@ -130,10 +134,21 @@ def output_to(log_file: Path, echo: TextIO | None = None) -> Iterator[None]:
     log_file.parent.mkdir(parents=True, exist_ok=True)
     read_end, write_end = os.pipe()
     saved = {fd: os.dup(fd) for fd in (1, 2)}
+    # A child started meanwhile may outlive the run holding the pipe's write end (multiprocessing's
+    # resource tracker does, until this process exits): the pump cannot wait for the end of the
+    # pipe, so once told to stop it reads what is there and stops at the first quiet moment.
+    stopping = threading.Event()
 
     def pump() -> None:
         with open(log_file, "ab") as sink, os.fdopen(read_end, "rb", buffering=0) as source:
-            while chunk := source.read(65536):
+            while True:
+                if not select.select([source], [], [], QUIET_SECONDS)[0]:
+                    if stopping.is_set():
+                        return
+                    continue
+                chunk = source.read(65536)
+                if not chunk:
+                    return
                 sink.write(chunk)
                 sink.flush()
                 if echo is not None:
@@ -153,8 +168,9 @@ def output_to(log_file: Path, echo: TextIO | None = None) -> Iterator[None]:
         sys.stdout.flush()
         sys.stderr.flush()
         for fd, original in saved.items():
-            os.dup2(original, fd)  # the last write end closes: the pump reads to the end and stops
+            os.dup2(original, fd)
             os.close(original)
+        stopping.set()
         pumping.join(timeout=30)
 
 

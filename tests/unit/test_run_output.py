@@ -48,6 +48,35 @@ def test_verbose_echoes_the_log_live(tmp_path: Path) -> None:
     assert run.stdout == "after\n" + WRITTEN
 
 
+# A child that outlives the block holding stdout (multiprocessing's resource tracker does so
+# after a run): its output stops going to the log, and the block ends at once, not when it exits.
+OUTLIVED = """
+import subprocess, sys, time
+from pathlib import Path
+from orchestration.runner import output_to
+
+with output_to(Path(sys.argv[1])):
+    print("before the child", flush=True)
+    child = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(20)"])
+started = time.monotonic()
+child.kill()
+print(f"{started - float(sys.argv[2]):.1f}")
+"""
+
+
+def test_a_child_that_outlives_the_block_does_not_hold_it_open(tmp_path: Path) -> None:
+    import time
+
+    log = tmp_path / "airflow.log"
+    started = time.time()
+    run = subprocess.run(
+        [sys.executable, "-c", OUTLIVED.replace("time.monotonic()", "time.time()"), str(log), str(started)],
+        capture_output=True, text=True, check=True, timeout=60,
+    )  # fmt: skip
+    assert log.read_text() == "before the child\n"
+    assert float(run.stdout) < 10  # the child sleeps 20 s: the block did not wait for it
+
+
 def test_the_stages_follow_the_pipeline() -> None:
     tasks = ["check_dashboard", "dbt.fct_loans.run", "dbt.fct_loans.test", "gate_marts", "gate_raw", "land_batch_files"]
     assert list(stage_plan(tasks).items()) == [
