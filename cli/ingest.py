@@ -147,12 +147,16 @@ def consume(
     idle_timeout: Annotated[
         float | None, typer.Option(help="Also stop after this many seconds without a message.")
     ] = None,
+    caught_up: Annotated[
+        bool, typer.Option("--caught-up", help="Also stop once the topic is read to its end, EOF or not.")
+    ] = False,
     role: Annotated[str, typer.Option(help=ROLE_HELP)] = "loader",
 ) -> None:
     """Land the Kafka topic into raw.loan_events untouched, exactly once; stops at EOF unless --follow.
 
     Stops when, after an EOF message, every assigned partition has sent EOF or been read to its
     end (lendflow's producer sends EOF to every partition; a single course-style EOF works too).
+    --caught-up lands what the topic holds now, for a topic whose producer sends no EOF.
     SIGTERM or Ctrl-C stops cleanly after the current batch.
     """
     from streaming.consumer import ConsumerError
@@ -167,6 +171,7 @@ def consume(
             follow=follow,
             batch_size=batch_size,
             idle_timeout=idle_timeout,
+            caught_up=caught_up,
             dsn=settings.pg_dsn if landing_role(role) == "owner" else settings.role_dsn(role),
         )
     except ConsumerError as error:

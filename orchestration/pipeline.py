@@ -55,12 +55,13 @@ def land_stream_sample(settings: Settings, stream_file: Path) -> ConsumeReport:
     """Replay the sample's stream through Kafka once, and land whatever the topic holds.
 
     The sample is produced only while nothing of the topic has landed, so a second run adds
-    no new events; the consumer then stops when the topic has been idle for a while.
+    no new events; the consumer then stops once it has read the topic to its end.
     """
     local.up(settings, ["kafka"])
-    if not topic_has_landed(settings, settings.kafka_topic):
+    replayed = not topic_has_landed(settings, settings.kafka_topic)
+    if replayed:
         log.info(produce(stream_file, settings).summary())
-    return consume(settings, idle_timeout=15)
+    return consume(settings, idle_timeout=60, caught_up=not replayed)
 
 
 def run(settings: Settings, input_file: Path | None = None) -> RunResult:

@@ -87,12 +87,9 @@ def replay_stream(
     return payload
 
 
-# With no replay there is no EOF to wait for: land what the topic holds, stop once it is quiet.
-IDLE_TIMEOUT_WITHOUT_REPLAY = 15.0
-
-
 def consume_stream(settings: Settings, run_dir: Path, topic: str, idle_timeout: float) -> dict[str, Any]:
-    """Land the topic into raw.loan_events until every partition has said EOF (or went idle).
+    """Land the topic into raw.loan_events until every partition has said EOF (or went idle);
+    without a replay in this run, until the topic is read to its end.
 
     The report names the offsets landed meanwhile (per partition): the run's stream batch,
     which the raw gate judges.
@@ -103,10 +100,9 @@ def consume_stream(settings: Settings, run_dir: Path, topic: str, idle_timeout: 
 
     produced = run_dir / "stream_produced.json"
     replayed = not (produced.is_file() and read_json(produced).get("skipped"))
-    if not replayed:
-        idle_timeout = min(idle_timeout, IDLE_TIMEOUT_WITHOUT_REPLAY)
     before = _landed_offsets(settings, topic)
-    report = consume(settings, topic, idle_timeout=idle_timeout, progress=False)
+    # With no replay there is no EOF to wait for: land what the topic holds now.
+    report = consume(settings, topic, idle_timeout=idle_timeout, caught_up=not replayed, progress=False)
     payload = asdict(report)
     payload["eof_partitions"] = sorted(report.eof_partitions)
     payload["landed_offsets"] = landed_offset_ranges(before, _landed_offsets(settings, topic))

@@ -112,7 +112,7 @@ class ConsumeReport:
     # reached the server just before the connection was lost, are not counted)
     batches: int = 0
     eof_partitions: set[int] = field(default_factory=set)
-    stopped_by: str = ""  # "eof", "signal", "idle", "max-messages"
+    stopped_by: str = ""  # "eof", "caught-up", "signal", "idle", "max-messages"
     seconds: float = 0.0
 
     def summary(self) -> str:
@@ -187,6 +187,10 @@ class EndTracker:
 
     def done(self) -> bool:
         return bool(self.eof) and bool(self.assigned) and self.assigned <= (self.eof | self.at_end)
+
+    def caught_up(self) -> bool:
+        """Every assigned partition read to its end, EOF or not."""
+        return bool(self.assigned) and self.assigned <= (self.eof | self.at_end)
 
 
 def copy_rows(messages: Sequence[Message]) -> bytes:
@@ -326,6 +330,7 @@ def consume(
     follow: bool = False,
     batch_size: int = DEFAULT_BATCH,
     idle_timeout: float | None = None,
+    caught_up: bool = False,
     max_messages: int | None = None,
     dsn: str | None = None,
     progress: bool = True,
@@ -337,6 +342,8 @@ def consume(
     group: the Kafka consumer group (default: the warehouse's own, default_group).
     dsn: the connection to land with (default: the loader role's, which may only insert into raw).
     idle_timeout: also stop after this many seconds without a message (None: wait).
+    caught_up: also stop once every partition is read to its end, EOF or not: land what the
+        topic holds now, when no producer of this run will send an EOF.
     reconnect_for: how long a lost database connection is retried before giving up.
     """
     topic = topic or settings.kafka_topic
@@ -401,13 +408,17 @@ def consume(
                     if max_messages is not None and read >= max_messages:
                         report.stopped_by = "max-messages"
                         break
-                    if not follow and tracker.eof and not batch and time.monotonic() - last_end_check > 1.0:
+                    ends_matter = bool(tracker.eof) or caught_up
+                    if not follow and ends_matter and not batch and time.monotonic() - last_end_check > 1.0:
                         # librdkafka reports a partition's end once per reach; after a rebalance (a broker
                         # restart times the session out) it may not come again: ask the broker.
                         last_end_check = time.monotonic()
                         _check_ends(consumer, topic, tracker, tracker.waiting_on())
                     if not follow and tracker.done() and _ends_confirmed(consumer, topic, tracker):
                         report.stopped_by = "eof"
+                        break
+                    if not follow and caught_up and tracker.caught_up() and _ends_confirmed(consumer, topic, tracker):
+                        report.stopped_by = "caught-up"
                         break
                     if idle_timeout is not None and not batch and time.monotonic() - last_message > idle_timeout:
                         report.stopped_by = "idle"

@@ -121,6 +121,25 @@ def test_course_style_producer_with_a_single_eof(services: Settings, small_sampl
     assert all(e[2] is None for e in events)
 
 
+def test_caught_up_lands_a_topic_without_eof_and_stops_at_its_end(services: Settings, small_sample: Path) -> None:
+    """No EOF on the topic: --caught-up lands what it holds and stops there, not after an idle
+    wait; a second consumer of the group lands nothing and stops too; a message sent later is
+    landed by the next one."""
+    topic = _topic("caught-up")
+    produced = produce(small_sample / "stream.csv", services, topic, limit=200, send_eof=False, progress=False)
+    group = f"g-{topic}"
+
+    first = consume(services, topic, group=group, caught_up=True, idle_timeout=120, progress=False)
+    assert (first.stopped_by, first.landed) == ("caught-up", produced.messages)
+    again = consume(services, topic, group=group, caught_up=True, idle_timeout=120, progress=False)
+    assert (again.stopped_by, again.landed) == ("caught-up", 0)
+
+    produce(small_sample / "stream.csv", services, topic, limit=1, send_eof=False, progress=False)
+    later = consume(services, topic, group=group, caught_up=True, idle_timeout=120, progress=False)
+    assert (later.stopped_by, later.landed) == ("caught-up", 1)
+    assert len(_events(services, topic)) == produced.messages + 1
+
+
 def test_bad_messages_are_landed_byte_for_byte(services: Settings) -> None:
     topic = _topic("bad")
     ensure_topic(services, topic, partitions=1)

@@ -200,6 +200,18 @@ def test_end_tracker_stops_when_every_partition_is_done() -> None:
     assert not tracker.done()  # new data on 2: not at its end any more
 
 
+def test_end_tracker_is_caught_up_when_every_partition_is_read_to_its_end() -> None:
+    tracker = EndTracker()
+    assert not tracker.caught_up()  # nothing assigned yet: the group has not answered
+    tracker.assign({0, 1})
+    tracker.reached_end(0)
+    assert not tracker.caught_up()
+    tracker.reached_end(1)
+    assert tracker.caught_up() and not tracker.done()  # caught up, though no EOF says the run ended
+    tracker.saw_message(1, b"{}")
+    assert not tracker.caught_up()
+
+
 def test_end_tracker_with_eof_on_every_partition() -> None:
     tracker = EndTracker(assigned={0, 1})
     tracker.saw_message(0, b"EOF")
