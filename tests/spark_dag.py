@@ -69,6 +69,18 @@ def dbt_build_failures(run: SparkDagRun) -> list[str]:
     return failed + [f"{uid}: never ran" for uid in built if uid not in results]
 
 
+def unit_test_failures(run: SparkDagRun) -> list[str]:
+    """The unit tests of the run's manifest its dbt build did not pass (or never ran)."""
+    from orchestration.artifacts import dbt_results
+
+    results = dbt_results(run.run_dir)
+    return [
+        f"{uid}: {results.get(uid, 'never ran')}"
+        for uid in sorted(run.artifact("manifest.json")["unit_tests"])
+        if results.get(uid) not in PASSED
+    ]
+
+
 def assert_every_model_ran_and_the_marts_hold_the_loans(run: SparkDagRun, sample: Path) -> None:
     summary = run.summary
     assert run.returncode == 0, summary["failed_tasks"]

@@ -38,6 +38,7 @@ from tests.spark_dag import (
     assert_every_model_ran_and_the_marts_hold_the_loans,
     dbt_build_failures,
     run_lending_elt_spark,
+    unit_test_failures,
 )
 from tests.strategies import DirtyRow, clean_rows, dirtied, dirty_rows, write_batch
 
@@ -117,23 +118,15 @@ def staged(
 @pytest.fixture(scope="module")
 def warehouses(staged: Warehouses) -> Warehouses:
     """One `dbt build` per engine on the staged input (failures recorded, not raised): the DAG's
-    on Spark, one here on PostgreSQL.
-
-    dbt's unit tests run apart on Spark, after the build (`dbt test -s test_type:unit`): they need
-    no data, and one that fails on an engine must not skip every model downstream of it, which
-    would hide what the parity tests are here to show.
-    """
+    on Spark (its unit tests too), one here on PostgreSQL."""
     work = staged.work
-    dirs = ["--target-path", str(work / "target-{}"), "--log-path", str(work / "logs-{}")]
-    pg_dirs, spark_dirs = [d.format("pg") for d in dirs], [d.format("spark") for d in dirs]
     try:
-        run_dbt(["build", "--exclude", "test_type:unit", *pg_dirs], staged.pg)
+        run_dbt(["build", "--exclude", "test_type:unit", "--target-path", str(work / "target-pg"),
+                 "--log-path", str(work / "logs-pg")], staged.pg)  # fmt: skip
     except DbtError as error:
         staged.pg_build_failures = [f"{error} (see {work / 'logs-pg'})"]
     staged.spark_build_failures = dbt_build_failures(staged.dag_run)
-    staged.spark_unit_test_failures = _dbt_in_process(
-        ["test", "--select", "test_type:unit", *spark_dirs], staged.spark_settings, "spark"
-    )
+    staged.spark_unit_test_failures = unit_test_failures(staged.dag_run)
     return staged
 
 
@@ -186,7 +179,7 @@ def test_dbt_unit_tests_pass_on_the_spark_target(warehouses: Warehouses) -> None
 
 def _mart_differences(w: Warehouses) -> dict[str, list[str]]:
     """Every mart on PostgreSQL and on local mode's Spark, row by row."""
-    return marts_differ(w.pg, w.work / "target-spark" / "manifest.json", lambda table: _spark_rows(w.spark, table))
+    return marts_differ(w.pg, w.dag_run.run_dir / "manifest.json", lambda table: _spark_rows(w.spark, table))
 
 
 def test_every_mart_is_equal_on_both_engines_row_by_row(warehouses: Warehouses) -> None:
@@ -348,17 +341,18 @@ def _quarantine_reasons_spark(spark: Any, source_file: str) -> dict[str, str]:
     return {r["record_ref"]: r["quarantine_reason"] for r in rows}
 
 
-@hypothesis.settings(max_examples=int(os.environ.get("LENDFLOW_SPARK_DIRTY_EXAMPLES", "2")), deadline=None)
-@hypothesis.given(rows=st.lists(dirty_rows(), min_size=20, max_size=30))
-@hypothesis.example(
-    rows=[
-        dirtied(CLEAN[0], Annual_Inc="1e309"),
-        dirtied(CLEAN[1], Addr_State="ıl"),
-        dirtied(CLEAN[2], Term="0"),
-        dirtied(CLEAN[3], Issue_Date="14 August 2014\n"),
-        dirtied(CLEAN[4], Int_Rate="1e-400"),
-    ]
-)
+# Dirt the engines once read apart, in every batch: each batch is a Spark build (about a minute).
+KNOWN_DIRT = [
+    dirtied(CLEAN[0], Annual_Inc="1e309"),
+    dirtied(CLEAN[1], Addr_State="ıl"),
+    dirtied(CLEAN[2], Term="0"),
+    dirtied(CLEAN[3], Issue_Date="14 August 2014\n"),
+    dirtied(CLEAN[4], Int_Rate="1e-400"),
+]
+
+
+@hypothesis.settings(max_examples=int(os.environ.get("LENDFLOW_SPARK_DIRTY_EXAMPLES", "1")), deadline=None)
+@hypothesis.given(rows=st.lists(dirty_rows(), min_size=40, max_size=60))
 def test_both_engines_quarantine_the_same_records_for_the_same_reasons(
     warehouses: Warehouses, tmp_path_factory: pytest.TempPathFactory, rows: list[DirtyRow]
 ) -> None:
@@ -367,7 +361,7 @@ def test_both_engines_quarantine_the_same_records_for_the_same_reasons(
     from spark_jobs import staging
 
     w = warehouses
-    rows = [row.with_loan_id(next(_dirty_loan_ids)) for row in rows]
+    rows = [row.with_loan_id(next(_dirty_loan_ids)) for row in [*KNOWN_DIRT, *rows]]
     path = write_batch(rows, tmp_path_factory.mktemp("dirty") / "dirty.csv")
     land_file(path, w.pg, progress=False)
     staging.stage_file(w.spark, path, w.spark_settings, progress=False)
