@@ -186,7 +186,7 @@ class EndTracker:
         return self.assigned - self.eof - self.at_end
 
     def done(self) -> bool:
-        return bool(self.eof) and bool(self.assigned) and self.assigned <= (self.eof | self.at_end)
+        return bool(self.eof) and self.caught_up()
 
     def caught_up(self) -> bool:
         """Every assigned partition read to its end, EOF or not."""
