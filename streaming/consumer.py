@@ -190,7 +190,16 @@ class EndTracker:
 
     def caught_up(self) -> bool:
         """Every assigned partition read to its end, EOF or not."""
-        return bool(self.assigned) and self.assigned <= (self.eof | self.at_end)
+        return bool(self.assigned) and not self.waiting_on()
+
+    def stop_reason(self, *, caught_up_is_enough: bool) -> str | None:
+        """Why a run may stop now (the broker still to confirm the ends): "eof" when done,
+        "caught-up" when reading every partition to its end is enough; None while neither."""
+        if self.done():
+            return "eof"
+        if caught_up_is_enough and self.caught_up():
+            return "caught-up"
+        return None
 
 
 def copy_rows(messages: Sequence[Message]) -> bytes:
@@ -414,11 +423,9 @@ def consume(
                         # restart times the session out) it may not come again: ask the broker.
                         last_end_check = time.monotonic()
                         _check_ends(consumer, topic, tracker, tracker.waiting_on())
-                    if not follow and tracker.done() and _ends_confirmed(consumer, topic, tracker):
-                        report.stopped_by = "eof"
-                        break
-                    if not follow and caught_up and tracker.caught_up() and _ends_confirmed(consumer, topic, tracker):
-                        report.stopped_by = "caught-up"
+                    reason = None if follow else tracker.stop_reason(caught_up_is_enough=caught_up)
+                    if reason and _ends_confirmed(consumer, topic, tracker):
+                        report.stopped_by = reason
                         break
                     if idle_timeout is not None and not batch and time.monotonic() - last_message > idle_timeout:
                         report.stopped_by = "idle"

@@ -208,8 +208,13 @@ def test_end_tracker_is_caught_up_when_every_partition_is_read_to_its_end() -> N
     assert not tracker.caught_up()
     tracker.reached_end(1)
     assert tracker.caught_up() and not tracker.done()  # caught up, though no EOF says the run ended
+    assert tracker.stop_reason(caught_up_is_enough=True) == "caught-up"
+    assert tracker.stop_reason(caught_up_is_enough=False) is None  # a replayed run waits for its EOF
+    tracker.saw_message(0, b"EOF")
+    assert tracker.stop_reason(caught_up_is_enough=True) == "eof"  # an EOF seen names the reason
     tracker.saw_message(1, b"{}")
     assert not tracker.caught_up()
+    assert tracker.stop_reason(caught_up_is_enough=True) is None
 
 
 def test_end_tracker_with_eof_on_every_partition() -> None:
